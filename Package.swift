@@ -1,0 +1,63 @@
+// swift-tools-version: 6.0
+// An LLM from scratch in Swift, one chapter at a time. See README.md and DESIGN.md.
+import PackageDescription
+
+// Hot loops want the machine's own vector unit (AVX2/FMA here). Release builds only: a learner builds
+// this package on their own machine, so `native` means theirs. See DESIGN.md, "Speed is part of the lesson".
+let fast: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-Xcc", "-march=native", "-target-cpu", "native"],
+                 .when(platforms: [.linux], configuration: .release)),
+]
+
+let package = Package(
+    name: "llm-course",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "llm", targets: ["llm"]),
+        .executable(name: "ch00", targets: ["Ch00Tensors"]),
+        .executable(name: "exercises", targets: ["ExerciseScoreboard"]),
+        .library(name: "LLMCore", targets: ["LLMCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: System libraries and the C++ bridge
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        .target(
+            name: "GnuplotBridge", path: "Sources/GnuplotBridge",
+            cxxSettings: [.unsafeFlags(["-std=c++17"])],
+            linkerSettings: [.linkedLibrary("boost_iostreams"), .linkedLibrary("boost_system"),
+                             .linkedLibrary("boost_filesystem"), .linkedLibrary("stdc++")]),
+
+        // MARK: The core and what the chapters share
+        .target(name: "LLMCore", dependencies: ["CBLAS", "GnuplotBridge"], swiftSettings: fast),
+        .target(
+            name: "ChapterSupport",
+            dependencies: ["LLMCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        // MARK: Chapters (one executable each: the lesson itself)
+        .executableTarget(name: "Ch00Tensors", dependencies: ["LLMCore", "ChapterSupport"],
+                          path: "Chapters/00-Tensors"),
+
+        // MARK: The practitioner's command line
+        .executableTarget(
+            name: "llm",
+            dependencies: ["LLMCore", "ChapterSupport",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        // MARK: Exercises: stubs the student edits, reference solutions, the shared checks, a scoreboard
+        .target(name: "ExerciseKit", dependencies: ["LLMCore"], path: "Exercises/Kit"),
+        .target(name: "Exercises", dependencies: ["LLMCore", "ExerciseKit"], path: "Exercises/Stubs"),
+        .target(name: "ExerciseSolutions", dependencies: ["LLMCore", "ExerciseKit"], path: "Exercises/Solutions"),
+        .executableTarget(name: "ExerciseScoreboard", dependencies: ["ExerciseKit", "Exercises"],
+                          path: "Exercises/Scoreboard"),
+
+        // MARK: Tests
+        .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
+        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "llm"]),
+        .testTarget(name: "ExerciseTests", dependencies: ["ExerciseKit", "Exercises", "ExerciseSolutions"]),
+    ]
+)

@@ -1,0 +1,106 @@
+// Introduced in Chapter 00. Matrix products on the tape, forward and backward through sgemm.
+//
+// With op(A) (M, K), op(B) (K, N) and C = op(A)·op(B):
+//   ∂L/∂op(A) = ∂L/∂C · op(B)ᵀ        (M, K)
+//   ∂L/∂op(B) = op(A)ᵀ · ∂L/∂C        (K, N)
+// and when A (or B) is stored transposed, its gradient is the transpose of the above, which BLAS
+// again computes with flags only (derivation in Chapter 00, section 0.4).
+
+extension Tape {
+    /// `op(a) · op(b)`.
+    ///
+    /// - `a` is (…, K) — every leading dimension becomes a row — or, with `transposeA`, a 2-D (K, M).
+    /// - `b` is a 2-D (K, N), or (N, K) with `transposeB` (how `Linear` stores its weight, as PyTorch does).
+    /// - The result is (…, N): `a`'s leading dimensions, then N.
+    public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) -> Variable {
+        let (aShape, bShape) = (a.shape, b.shape)
+        if bShape.count != 2 || aShape.isEmpty || (transposeA && aShape.count != 2) {
+            shapeFailure("matmul", "needs a (…, K) or transposed 2-D a and a 2-D b; got a \(aShape), b \(bShape)")
+        }
+        let k = transposeA ? aShape[0] : aShape[aShape.count - 1]
+        let m = transposeA ? aShape[1] : a.value.count / max(k, 1)
+        let (bK, n) = transposeB ? (bShape[1], bShape[0]) : (bShape[0], bShape[1])
+        if k != bK {
+            shapeFailure("matmul", "inner dimensions differ: a \(aShape)\(transposeA ? "ᵀ" : ""), b \(bShape)\(transposeB ? "ᵀ" : "")")
+        }
+        let outShape = transposeA ? [m, n] : Array(aShape.dropLast()) + [n]
+        let out = Tensor(uninitialized: outShape)
+        BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                  a: a.value.base, b: b.value.base, beta: 0, c: out.base)
+        return record("matmul", out, inputs: [a, b]) { c in
+            let dC = c.grad!.base
+            if a.requiresGrad {
+                a.withGradient { dA in
+                    if transposeA {  // dA (K, M) = op(B) · dCᵀ
+                        BLAS.gemm(transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
+                                  a: b.value.base, b: dC, beta: 1, c: dA)
+                    } else {         // dA (M, K) = dC · op(B)ᵀ
+                        BLAS.gemm(transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
+                                  a: dC, b: b.value.base, beta: 1, c: dA)
+                    }
+                }
+            }
+            if b.requiresGrad {
+                b.withGradient { dB in
+                    if transposeB {  // dB (N, K) = dCᵀ · op(A)
+                        BLAS.gemm(transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
+                                  a: dC, b: a.value.base, beta: 1, c: dB)
+                    } else {         // dB (K, N) = op(A)ᵀ · dC
+                        BLAS.gemm(transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
+                                  a: a.value.base, b: dC, beta: 1, c: dB)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Batched `op(a[g]) · op(b[g])` over every leading index g: `a` is (…, M, K) or (…, K, M)
+    /// transposed, `b` is (…, K, N) or (…, N, K) transposed, with the same leading dimensions.
+    /// The groups run in parallel over our workers (attention's many small products).
+    public func batchedMatmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) -> Variable {
+        let (aShape, bShape) = (a.shape, b.shape)
+        if aShape.count < 3 || aShape.count != bShape.count || aShape.dropLast(2) != bShape.dropLast(2) {
+            shapeFailure("batchedMatmul", "needs (…, M, K) and (…, K, N) with the same leading dimensions; got a \(aShape), b \(bShape)")
+        }
+        let r = aShape.count
+        let (m, k) = transposeA ? (aShape[r - 1], aShape[r - 2]) : (aShape[r - 2], aShape[r - 1])
+        let (bK, n) = transposeB ? (bShape[r - 1], bShape[r - 2]) : (bShape[r - 2], bShape[r - 1])
+        if k != bK {
+            shapeFailure("batchedMatmul", "inner dimensions differ: a \(aShape)\(transposeA ? "ᵀ" : ""), b \(bShape)\(transposeB ? "ᵀ" : "")")
+        }
+        let groups = aShape.dropLast(2).reduce(1, *)
+        let out = Tensor(uninitialized: Array(aShape.dropLast(2)) + [m, n])
+        BLAS.batchedGemm(groups: groups, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                         a: a.value.base, strideA: m * k, b: b.value.base, strideB: k * n,
+                         beta: 0, c: out.base, strideC: m * n)
+        return record("batchedMatmul", out, inputs: [a, b]) { c in
+            let dC = c.grad!.base
+            if a.requiresGrad {
+                a.withGradient { dA in
+                    if transposeA {
+                        BLAS.batchedGemm(groups: groups, transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
+                                         a: b.value.base, strideA: k * n, b: dC, strideB: m * n,
+                                         beta: 1, c: dA, strideC: m * k)
+                    } else {
+                        BLAS.batchedGemm(groups: groups, transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
+                                         a: dC, strideA: m * n, b: b.value.base, strideB: k * n,
+                                         beta: 1, c: dA, strideC: m * k)
+                    }
+                }
+            }
+            if b.requiresGrad {
+                b.withGradient { dB in
+                    if transposeB {
+                        BLAS.batchedGemm(groups: groups, transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
+                                         a: dC, strideA: m * n, b: a.value.base, strideB: m * k,
+                                         beta: 1, c: dB, strideC: k * n)
+                    } else {
+                        BLAS.batchedGemm(groups: groups, transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
+                                         a: a.value.base, strideA: m * k, b: dC, strideB: m * n,
+                                         beta: 1, c: dB, strideC: k * n)
+                    }
+                }
+            }
+        }
+    }
+}

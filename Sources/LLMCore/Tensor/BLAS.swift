@@ -1,0 +1,46 @@
+// Introduced in Chapter 00. Every matrix product in the course goes through `cblas_sgemm`.
+// Transposes are flags, never materialised: BLAS reads a (K, M) row-major array as its transpose
+// for free, so Aᵀ·B costs the same as A·B.
+
+import CBLAS
+
+public enum BLAS {
+    /// `C = α · op(A) · op(B) + β · C` on row-major arrays, where op(A) is (M, K) and op(B) is (K, N).
+    ///
+    /// - Parameters:
+    ///   - transposeA: A is stored as (K, M) and used transposed.
+    ///   - transposeB: B is stored as (N, K) and used transposed.
+    ///   - beta: 0 overwrites C; 1 accumulates into C (how backward passes add gradients).
+    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                            beta: Float, c: UnsafeMutablePointer<Float>) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {  // an empty sum: C = β·C
+            for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
+            return
+        }
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(transposeA ? m : k),
+                    b, Int32(transposeB ? k : n),
+                    beta, c, Int32(n))
+    }
+
+    /// `groups` independent products `C[g] = α · op(A[g]) · op(B[g]) + β · C[g]` over contiguous
+    /// (M,K)/(K,N)/(M,N) blocks, split over our workers with OpenBLAS single-threaded: small products
+    /// (attention heads) run faster that way than one after another on OpenBLAS's threads.
+    /// A stride of 0 for `b` reuses one B for every group.
+    public static func batchedGemm(groups: Int, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                   alpha: Float = 1, a: UnsafePointer<Float>, strideA: Int,
+                                   b: UnsafePointer<Float>, strideB: Int,
+                                   beta: Float, c: UnsafeMutablePointer<Float>, strideC: Int) {
+        Parallel.forEach(groups, callsBLAS: true) { range in
+            for g in range {
+                gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                     a: a + g * strideA, b: b + g * strideB, beta: beta, c: c + g * strideC)
+            }
+        }
+    }
+}

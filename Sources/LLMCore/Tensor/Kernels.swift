@@ -1,0 +1,170 @@
+// Introduced in Chapter 00. Element-wise kernels over raw buffers: SIMD16 inner loops, split over
+// workers when the array is large enough to be worth a thread (64 K elements ≈ 20 µs of work).
+
+import CBLAS
+import Foundation
+
+public enum Kernels {
+    /// Below this many elements per worker, element-wise loops stay on one thread.
+    public static let elementsPerWorker = 1 << 16
+
+    /// `out[i] = f(x[i])` sixteen lanes at a time.
+    @inline(__always)
+    public static func map(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int,
+                           _ f: (Float16x) -> Float16x) {
+        Parallel.forEach(count, minimumPerWorker: elementsPerWorker) { range in
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let n = min(16, range.upperBound - i)
+                storeLanes(f(loadLanes(x + i, n)), out + i, n)
+                i += 16
+            }
+        }
+    }
+
+    /// `out[i] = f(x[i], y[i])` sixteen lanes at a time.
+    @inline(__always)
+    public static func zip(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                           count: Int, _ f: (Float16x, Float16x) -> Float16x) {
+        Parallel.forEach(count, minimumPerWorker: elementsPerWorker) { range in
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let n = min(16, range.upperBound - i)
+                storeLanes(f(loadLanes(x + i, n), loadLanes(y + i, n)), out + i, n)
+                i += 16
+            }
+        }
+    }
+
+    /// `out[i] += f(x[i], y[i])`: how backward passes accumulate element-wise gradients.
+    @inline(__always)
+    public static func accumulate(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
+                                  into out: UnsafeMutablePointer<Float>, count: Int,
+                                  _ f: (Float16x, Float16x) -> Float16x) {
+        Parallel.forEach(count, minimumPerWorker: elementsPerWorker) { range in
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let n = min(16, range.upperBound - i)
+                storeLanes(loadLanes(out + i, n) + f(loadLanes(x + i, n), loadLanes(y + i, n)), out + i, n)
+                i += 16
+            }
+        }
+    }
+
+    /// `y += α·x` (BLAS saxpy).
+    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        if count > 0 { cblas_saxpy(Int32(count), alpha, x, 1, y, 1) }
+    }
+
+    /// Σ x[i] in Double (exact enough for losses and checks over millions of elements).
+    public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        var total: Double = 0
+        var i = 0
+        while i < count {
+            let n = min(16, count - i)
+            total += Double(loadLanes(x + i, n).sum())
+            i += 16
+        }
+        return total
+    }
+
+    // MARK: Activations, forward and backward side by side
+
+    /// √(2/π), the constant inside GPT-2's tanh approximation of GELU.
+    static let geluScale: Float = 0.797_884_56
+
+    /// GELU(x) ≈ ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (Hendrycks & Gimpel, the form GPT-2 uses).
+    @inline(__always)
+    public static func gelu(_ x: Float16x) -> Float16x {
+        let cube: Float16x = x * x * x
+        let u: Float16x = geluScale * (x + 0.044_715 * cube)
+        return 0.5 * x * (1 + fastTanh(u))
+    }
+
+    /// d GELU / dx = ½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), with t = tanh(u).
+    @inline(__always)
+    public static func geluDerivative(_ x: Float16x) -> Float16x {
+        let x2: Float16x = x * x
+        let u: Float16x = geluScale * (x + 0.044_715 * x2 * x)
+        let t: Float16x = fastTanh(u)
+        let du: Float16x = geluScale * (1 + 0.134_145 * x2)     // du/dx
+        let left: Float16x = 0.5 * (1 + t)
+        let right: Float16x = 0.5 * x * (1 - t * t) * du
+        return left + right
+    }
+
+    /// SiLU(x) = x·σ(x), σ(x) = 1/(1 + e^{-x}).
+    @inline(__always)
+    public static func silu(_ x: Float16x) -> Float16x {
+        x / (1 + fastExp(-x))
+    }
+
+    /// d SiLU / dx = σ(x)·(1 + x·(1 − σ(x))).
+    @inline(__always)
+    public static func siluDerivative(_ x: Float16x) -> Float16x {
+        let s = 1 / (1 + fastExp(-x))
+        return s * (1 + x * (1 - s))
+    }
+
+    /// ReLU(x) = max(x, 0).
+    @inline(__always)
+    public static func relu(_ x: Float16x) -> Float16x {
+        x.replacing(with: 0, where: x .< 0)
+    }
+
+    /// d ReLU / dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch does).
+    @inline(__always)
+    public static func reluDerivative(_ x: Float16x) -> Float16x {
+        Float16x(repeating: 0).replacing(with: 1, where: x .> 0)
+    }
+
+    // MARK: Row-wise softmax
+
+    /// `out[r] = softmax(x[r])` for each row of length `columns`.
+    public static func softmaxRows(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                   rows: Int, columns: Int) {
+        Parallel.forEach(rows, minimumPerWorker: max(1, elementsPerWorker / max(columns, 1))) { range in
+            for r in range { _ = softmaxRow(x + r * columns, out + r * columns, count: columns) }
+        }
+    }
+
+    /// Writes softmax(row) to `out` and returns log Σ e^{row} (the log-partition function), computed
+    /// as max + log Σ e^{x − max} so that no exponential overflows.
+    @inline(__always)
+    @discardableResult
+    public static func softmaxRow(_ row: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        let maximum = rowMax(row, count)
+        var i = 0, total = Float16x()
+        while i < count {
+            let n = min(16, count - i)
+            let e = fastExp(loadLanes(row + i, n) - maximum)
+            storeLanes(e, out + i, n)
+            total += n == 16 ? e : e.replacing(with: 0, where: laneIndex .>= Int32(n))
+            i += 16
+        }
+        let sum = total.sum()
+        let inverse = 1 / sum
+        i = 0
+        while i < count {
+            let n = min(16, count - i)
+            storeLanes(loadLanes(out + i, n) * inverse, out + i, n)
+            i += 16
+        }
+        return maximum + logf(sum)
+    }
+
+    /// 0, 1, …, 15: for masking the lanes past a row's end.
+    static let laneIndex = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+
+    /// The largest element of a row (−∞ for an empty row).
+    @inline(__always)
+    static func rowMax(_ row: UnsafePointer<Float>, _ count: Int) -> Float {
+        var best = Float16x(repeating: -.infinity)
+        var i = 0
+        while i < count {
+            best = pointwiseMax(best, loadLanes(row + i, min(16, count - i), fill: -.infinity))
+            i += 16
+        }
+        return best.max()
+    }
+}

@@ -1,0 +1,81 @@
+// Introduced in Chapter 00. One parallel loop for the whole course, and the one place that decides
+// how many threads OpenBLAS may use.
+//
+// Two kinds of parallel work meet in a transformer: one big matrix product (OpenBLAS splits it over its
+// own threads) and many independent small pieces (rows of a norm, heads of attention). Running both at
+// once oversubscribes the cores: on a 2-core machine 2 workers × 2 BLAS threads ran small products at
+// half the speed of 2 workers × 1 BLAS thread (DESIGN.md). So `Parallel.forEach` tells OpenBLAS to use
+// one thread while its workers may call BLAS, and gives it all threads back afterwards.
+
+import CBLAS
+import Dispatch
+import Foundation
+
+public enum Parallel {
+    // Written once by `setThreads` before the parallel work starts (the chapters' `--threads` flag).
+    nonisolated(unsafe) private static var workers: Int = Parallel.defaultThreads
+
+    /// The number of cores the OS reports: the default for `--threads`.
+    public static var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// How many workers `forEach` uses, and how many threads OpenBLAS uses for one product.
+    public static var threads: Int { workers }
+
+    /// Sets the worker count for our loops and for OpenBLAS. Call before parallel work starts.
+    public static func setThreads(_ count: Int) {
+        workers = max(1, count)
+        openblas_set_num_threads(Int32(workers))
+    }
+
+    /// Runs `body` over `0..<count` split into at most `threads` contiguous ranges, one per worker.
+    /// - Parameters:
+    ///   - minimumPerWorker: don't split below this many items per worker (small loops stay serial).
+    ///   - callsBLAS: set when `body` calls BLAS; OpenBLAS then runs single-threaded inside the loop.
+    public static func forEach(_ count: Int, minimumPerWorker: Int = 1, callsBLAS: Bool = false,
+                               _ body: (Range<Int>) -> Void) {
+        let chunks = min(workers, count / max(1, minimumPerWorker))
+        if chunks <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        if callsBLAS { openblas_set_num_threads(1) }
+        withoutActuallyEscaping(body) { escapable in
+            // Swift 6 checks that closures crossing threads are Sendable; our bodies capture unsafe
+            // pointers to disjoint ranges, which is safe by construction. This box is the one place
+            // that promise is made.
+            let box = UncheckedSendable(escapable)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let lower = chunk * count / chunks, upper = (chunk + 1) * count / chunks
+                box.value(lower..<upper)
+            }
+        }
+        if callsBLAS { openblas_set_num_threads(Int32(workers)) }
+    }
+
+    /// Runs `body(worker, range)` like `forEach` and also hands each worker its index, so it can
+    /// accumulate into its own partial buffer (`partials[worker]`) without locks.
+    /// Returns the number of workers used (the partial buffers to reduce).
+    @discardableResult
+    public static func forEachWorker(_ count: Int, minimumPerWorker: Int = 1,
+                                     _ body: (_ worker: Int, Range<Int>) -> Void) -> Int {
+        let chunks = max(1, min(workers, count / max(1, minimumPerWorker)))
+        if chunks == 1 {
+            body(0, 0..<count)
+            return 1
+        }
+        withoutActuallyEscaping(body) { escapable in
+            let box = UncheckedSendable(escapable)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                box.value(chunk, chunk * count / chunks..<(chunk + 1) * count / chunks)
+            }
+        }
+        return chunks
+    }
+}
+
+/// Carries a value across a concurrency boundary that the compiler cannot prove safe. Used only by
+/// `Parallel`, whose callers touch disjoint memory from each worker.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,18 @@
+// The practitioner's command line: the same core as the chapters, without the story.
+// Subcommands grow chapter by chapter: `llm bench` now; tokenizer, train, generate, eval later.
+
+import ArgumentParser
+import ChapterSupport
+import Foundation
+import LLMCore
+
+@main
+struct LLM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llm",
+        abstract: "An LLM built from scratch in Swift: the course's core as a command line.",
+        version: LLMCore.version,
+        subcommands: [BenchCommand.self])
+
+    static func main() { Foundation.exit(Chapter.main(Self.self)) }
+}
