@@ -1,1 +1,31 @@
-print("x")
+// `make exercises`: grades the exercises in Exercises/Stubs (your solutions) and prints a scoreboard.
+
+import ExerciseKit
+import Exercises
+import Foundation
+
+func scoreboard<Implementation>(_ chapter: String, _ exercises: [Exercise<Implementation>],
+                                _ implementation: Implementation) -> (solved: Int, total: Int) {
+    print("\nChapter \(chapter)")
+    var solved = 0
+    for exercise in exercises {
+        switch exercise.grade(implementation) {
+        case .passed:
+            solved += 1
+            print("  ✓ \(exercise.id) \(exercise.title)")
+        case .unsolved:
+            print("  · \(exercise.id) \(exercise.title) — not started")
+            print("      hint: \(exercise.hint)")
+        case .failed(let message):
+            print("  ✗ \(exercise.id) \(exercise.title) — \(message)")
+            print("      hint: \(exercise.hint)")
+        }
+    }
+    print("  \(solved)/\(exercises.count) solved")
+    return (solved, exercises.count)
+}
+
+print("Exercises scoreboard (edit Exercises/Stubs/ChNN.swift; steps in Exercises/ChNN.md)")
+var totals = [scoreboard(Chapter00Checks.chapter, Chapter00Checks.all, Chapter00())]
+let solved = totals.reduce(0) { $0 + $1.solved }, total = totals.reduce(0) { $0 + $1.total }
+print("\nTotal: \(solved)/\(total) exercises solved")

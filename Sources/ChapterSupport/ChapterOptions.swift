@@ -15,8 +15,11 @@ public struct ChapterOptions: ParsableArguments {
     @Option(name: .customLong("run-dir"), help: "Folder for this run's outputs; the chapter writes into <run-dir>/<chapter>/.")
     public var runDirectory = "runs/course"
 
-    @Option(help: "Worker threads for our loops and for OpenBLAS (default: all cores).")
-    public var threads: Int = Parallel.defaultThreads
+    @Option(help: "Worker threads for our loops and for OpenBLAS (default: all cores, \(Parallel.defaultThreads) here).")
+    public var threads: Int?
+
+    /// `--threads`, or all cores.
+    public var threadCount: Int { threads ?? Parallel.defaultThreads }
 
     @Flag(name: .customLong("no-plots"), help: "Write no plot files (and do not call gnuplot).")
     public var noPlots = false
@@ -26,10 +29,15 @@ public struct ChapterOptions: ParsableArguments {
 
     public init() {}
 
-    public mutating func validate() throws {
-        if threads < 1 || threads > 256 {
+    /// Checks a `--threads` value (shared by the chapters and `llm`).
+    public static func validateThreads(_ threads: Int?) throws {
+        if let threads, threads < 1 || threads > 256 {
             throw ValidationError(CourseError.invalidValue(name: "--threads", value: "\(threads)", expected: "a whole number from 1 to 256").description)
         }
+    }
+
+    public mutating func validate() throws {
+        try ChapterOptions.validateThreads(threads)
         if runDirectory.isEmpty {
             throw ValidationError(CourseError.invalidValue(name: "--run-dir", value: "''", expected: "a folder path").description)
         }
@@ -47,7 +55,7 @@ public final class ChapterContext {
     /// Sets the thread count and creates `<run-dir>/<chapter>/` (throws a clear error if it cannot).
     public init(options: ChapterOptions, chapter: String) throws {
         self.options = options
-        Parallel.setThreads(options.threads)
+        Parallel.setThreads(options.threadCount)
         folder = try RunFolder(runDirectory: options.runDirectory, chapter: chapter)
         plotter = Plotter(directory: folder.url, enabled: !options.noPlots, echoText: options.textPlots)
         random = SeededGenerator(seed: options.seed)

@@ -51,6 +51,7 @@ extension Tape {
         }
         return record("mul", out, inputs: [a, b]) { output in
             let dOut = output.grad!.base
+            let (x, y) = (a.value.base, b.value.base)
             if a.requiresGrad {  // ∂(a⊙b)/∂a = b
                 a.withGradient { dA in
                     for copy in 0..<copies {

@@ -29,18 +29,23 @@ extension Tape {
 
     /// Inverted dropout: each element is zeroed with probability `p` and the survivors are scaled by
     /// 1/(1−p), so the expected value is unchanged and inference needs no rescaling. The mask comes
-    /// from `generator` (seeded: same seed, same mask). Identity when `p == 0` or the tape is not recording.
+    /// from `generator` (seeded: same seed, same mask). Dropout is for training only: a model passes
+    /// `probability: 0` when it evaluates, which makes this the identity. (It does not switch itself off on
+    /// an inference tape, so that the gradient checker sees the same function in both its passes.)
     public func dropout(_ x: Variable, probability p: Float, generator: inout SeededGenerator) -> Variable {
         if !(0..<1).contains(p) { shapeFailure("dropout", "probability \(p) must be in [0, 1)") }
-        if p == 0 || !isRecording { return x }
+        if p == 0 { return x }
         let keep = 1 / (1 - p)
-        let mask = Tensor(uninitialized: x.shape)
-        let m = mask.base
-        for i in 0..<x.value.count { m[i] = generator.uniform() < p ? 0 : keep }
+        var mask = Tensor(uninitialized: x.shape)
+        mask.withUnsafeMutableBufferPointer { m in
+            for i in m.indices { m[i] = generator.uniform() < p ? 0 : keep }
+        }
         let out = Tensor(uninitialized: x.shape)
-        Kernels.zip(x.value.base, m, out.base, count: x.value.count) { $0 * $1 }
+        Kernels.zip(x.value.base, mask.base, out.base, count: x.value.count) { $0 * $1 }
         return record("dropout", out, inputs: [x]) { output in
-            x.withGradient { dX in Kernels.accumulate(output.grad!.base, m, into: dX, count: x.value.count) { $0 * $1 } }
+            withExtendedLifetime(mask) {
+                x.withGradient { dX in Kernels.accumulate(output.grad!.base, mask.base, into: dX, count: x.value.count) { $0 * $1 } }
+            }
         }
     }
 }

@@ -27,62 +27,60 @@ extension Tape {
         }
         let out = Tensor(uninitialized: x.shape)
         let normalized = Tensor(uninitialized: x.shape)   // x̂, kept for backward
-        let reciprocal = Tensor(uninitialized: [rows])     // r per row
-        let (xv, wv, bv, y, xh, rs) = (x.value.base, w.value.base, b?.value.base, out.base, normalized.base, reciprocal.base)
+        let reciprocal = Tensor(uninitialized: [rows])     // r per row, kept for backward
         let perWorker = max(1, Kernels.elementsPerWorker / max(c, 1))
-        Parallel.forEach(rows, minimumPerWorker: perWorker) { range in
-            for row in range {
-                let input = xv + row * c, hat = xh + row * c, result = y + row * c
-                var mean: Float = 0
-                if centered {
-                    mean = Float(Kernels.sum(input, count: c)) / Float(c)
-                }
-                var squares: Float = 0
-                for j in 0..<c { let d = input[j] - mean; squares += d * d }
-                let r = 1 / (squares / Float(c) + epsilon).squareRoot()
-                rs[row] = r
-                for j in 0..<c {
-                    let h = (input[j] - mean) * r
-                    hat[j] = h
-                    result[j] = h * wv[j] + (bv?[j] ?? 0)
+        withExtendedLifetime((normalized, reciprocal)) {
+            let (xv, wv, bv, y, xh, rs) = (x.value.base, w.value.base, b?.value.base, out.base, normalized.base, reciprocal.base)
+            Parallel.forEach(rows, minimumPerWorker: perWorker) { range in
+                for row in range {
+                    let input = xv + row * c, hat = xh + row * c, result = y + row * c
+                    let mean: Float = centered ? Float(Kernels.sum(input, count: c)) / Float(c) : 0
+                    var squares: Float = 0
+                    for j in 0..<c { let d = input[j] - mean; squares += d * d }
+                    let r = 1 / (squares / Float(c) + epsilon).squareRoot()
+                    rs[row] = r
+                    for j in 0..<c {
+                        let h = (input[j] - mean) * r
+                        hat[j] = h
+                        result[j] = h * wv[j] + (bv?[j] ?? 0)
+                    }
                 }
             }
         }
         let inputs = b.map { [x, w, $0] } ?? [x, w]
         return record(op, out, inputs: inputs) { output in
-            let dY = output.grad!.base
-            let workers = Parallel.threads
-            // Per-worker partial sums for ∂L/∂w (first C) and ∂L/∂b (next C).
-            let partials = Tensor(zeros: [workers, 2 * c])
-            let part = partials.base
-            func pass(_ dX: UnsafeMutablePointer<Float>?) -> Int {
-              Parallel.forEachWorker(rows, minimumPerWorker: perWorker) { worker, range in
-                let dW = part + worker * 2 * c, dB = dW + c
-                for row in range {
-                    let g = dY + row * c, hat = xh + row * c
-                    var meanG: Float = 0, meanGH: Float = 0
-                    for j in 0..<c {
-                        dW[j] += g[j] * hat[j]
-                        dB[j] += g[j]
-                        let gw = g[j] * wv[j]
-                        meanG += gw
-                        meanGH += gw * hat[j]
+            let partials = Tensor(zeros: [Parallel.threads, 2 * c])  // per worker: ∂L/∂w (C), then ∂L/∂b (C)
+            withExtendedLifetime((output, normalized, reciprocal, partials)) {
+                let (dY, wv, xh, rs, part) = (output.grad!.base, w.value.base, normalized.base, reciprocal.base, partials.base)
+                func pass(_ dX: UnsafeMutablePointer<Float>?) -> Int {
+                    Parallel.forEachWorker(rows, minimumPerWorker: perWorker) { worker, range in
+                        let dW = part + worker * 2 * c, dB = dW + c
+                        for row in range {
+                            let g = dY + row * c, hat = xh + row * c
+                            var meanG: Float = 0, meanGH: Float = 0
+                            for j in 0..<c {
+                                dW[j] += g[j] * hat[j]
+                                dB[j] += g[j]
+                                let gw = g[j] * wv[j]
+                                meanG += gw
+                                meanGH += gw * hat[j]
+                            }
+                            guard let dX else { continue }
+                            meanG = centered ? meanG / Float(c) : 0
+                            meanGH /= Float(c)
+                            let r = rs[row], dx = dX + row * c
+                            for j in 0..<c { dx[j] += r * (g[j] * wv[j] - meanG - hat[j] * meanGH) }
+                        }
                     }
-                    guard let dX else { continue }
-                    meanG = centered ? meanG / Float(c) : 0
-                    meanGH /= Float(c)
-                    let r = rs[row], dx = dX + row * c
-                    for j in 0..<c { dx[j] += r * (g[j] * wv[j] - meanG - hat[j] * meanGH) }
                 }
-              }
-            }
-            var used = 0
-            if x.requiresGrad { x.withGradient { used = pass($0) } } else { used = pass(nil) }
-            if w.requiresGrad {
-                w.withGradient { dW in for k in 0..<used { Kernels.axpy(1, part + k * 2 * c, dW, count: c) } }
-            }
-            if let b, b.requiresGrad {
-                b.withGradient { dB in for k in 0..<used { Kernels.axpy(1, part + k * 2 * c + c, dB, count: c) } }
+                var used = 0
+                if x.requiresGrad { x.withGradient { used = pass($0) } } else { used = pass(nil) }
+                if w.requiresGrad {
+                    w.withGradient { dW in for k in 0..<used { Kernels.axpy(1, part + k * 2 * c, dW, count: c) } }
+                }
+                if let b, b.requiresGrad {
+                    b.withGradient { dB in for k in 0..<used { Kernels.axpy(1, part + k * 2 * c + c, dB, count: c) } }
+                }
             }
         }
     }

@@ -109,13 +109,14 @@ public enum Kernels {
     /// ReLU(x) = max(x, 0).
     @inline(__always)
     public static func relu(_ x: Float16x) -> Float16x {
-        x.replacing(with: 0, where: x .< 0)
+        pointwiseMax(x, Float16x())
     }
 
     /// d ReLU / dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch does).
     @inline(__always)
     public static func reluDerivative(_ x: Float16x) -> Float16x {
-        Float16x(repeating: 0).replacing(with: 1, where: x .> 0)
+        // sign bit clear and x ≠ 0 ⇔ x > 0: min(max(x·2¹²⁶, 0), 1) is 1 for every x ≥ 2⁻¹²⁶ and 0 for x ≤ 0
+        pointwiseMin(pointwiseMax(x * 0x1p126, Float16x()), Float16x(repeating: 1))
     }
 
     // MARK: Row-wise softmax

@@ -1,0 +1,68 @@
+# The course's commands. Each target installs what is missing first, then does its job:
+#   make course     build (release) and run every chapter in order on the default corpus → runs/course/
+#   make test       build and run every test (what CI runs)
+#   make exercises  grade your solutions in Exercises/Stubs and print a scoreboard
+#   make bench      speed figures as ratios to this machine's sgemm peak → runs/bench/bench.json
+#   make install    install the `llm` command line to $(PREFIX)/bin
+# Options: QUICK=1 (course in seconds), THREADS=N, RUN_DIR=folder, PREFIX=/usr/local.
+
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+SWIFT ?= swift
+PREFIX ?= /usr/local
+RUN_DIR ?= runs/course
+APT_PACKAGES := libopenblas-dev libgnuplot-iostream-dev gnuplot-nox fortunes fortunes-zh
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CHAPTERS := ch00
+CHAPTER_FLAGS := --run-dir $(RUN_DIR) $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS))
+
+.PHONY: all deps build course test exercises bench install clean
+
+all: course
+
+deps:
+	@if ! command -v $(SWIFT) >/dev/null 2>&1; then \
+	  echo "error: the Swift toolchain (6.0 or later) is not on PATH; install it from swift.org and run make again" >&2; exit 1; fi
+	@if command -v dpkg >/dev/null 2>&1; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "make deps: installing$$missing"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null \
+	      || { echo "error: could not install$$missing with apt-get; install them by hand and run make again" >&2; exit 1; }; \
+	  fi; \
+	elif command -v brew >/dev/null 2>&1; then \
+	  for p in openblas gnuplot boost fortune; do brew list $$p >/dev/null 2>&1 || brew install $$p; done; \
+	else \
+	  echo "warning: neither apt-get nor brew found; install OpenBLAS, gnuplot-iostream (with Boost) and gnuplot yourself" >&2; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+course: build
+	@for chapter in $(CHAPTERS); do \
+	  echo "▶ $$chapter $(CHAPTER_FLAGS)"; \
+	  .build/release/$$chapter $(CHAPTER_FLAGS) || exit 1; \
+	done
+	@echo "Plots and outputs: $(RUN_DIR)/"
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+exercises: deps
+	@$(SWIFT) build --product exercises >/dev/null
+	@.build/debug/exercises
+
+bench: deps
+	$(SWIFT) build -c release --product llm
+	.build/release/llm bench $(if $(THREADS),--threads $(THREADS))
+
+install: deps
+	$(SWIFT) build -c release --product llm
+	install -d $(PREFIX)/bin
+	install -m 755 .build/release/llm $(PREFIX)/bin/llm
+	@echo "installed $(PREFIX)/bin/llm"
+
+clean:
+	rm -rf .build runs

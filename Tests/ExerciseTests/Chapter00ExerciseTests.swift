@@ -1,0 +1,78 @@
+// Every exercise check must pass on the reference solution and fail on the unsolved stub and on a
+// plausible wrong answer (the decoy), so that no check can pass vacuously.
+
+import ExerciseKit
+import ExerciseSolutions
+import Exercises
+import Foundation
+import Testing
+
+/// Plausible mistakes, one per exercise: each must be caught by its check.
+struct Chapter00Decoy: Chapter00Exercises {
+    // Forgets the chain rule's σ(x) factor.
+    func mishDerivative(_ x: Float) throws -> Float {
+        let t = tanh(log1p(exp(Double(x))))
+        return Float(t + Double(x) * (1 - t * t))
+    }
+    // The forward difference: right to O(h), which the check must tell apart from O(h²).
+    func centralDifference(_ f: (Double) -> Double, at x: Double, step h: Double) throws -> Double {
+        (f(x + h) - f(x)) / h
+    }
+    // ∂L/∂A right, ∂L/∂B with A not transposed: shapes line up only by accident, values are wrong.
+    func matmulBackward(a: [Float], b: [Float], dC: [Float], m: Int, k: Int, n: Int) throws -> (dA: [Float], dB: [Float]) {
+        let right = try Chapter00Solution().matmulBackward(a: a, b: b, dC: dC, m: m, k: k, n: n)
+        return (right.dA, right.dB.map { $0 * 0.5 })
+    }
+    // No max subtraction: exact on small logits, overflows to inf/nan on large ones.
+    func bigramLoss(logits: [Float], vocabularySize v: Int, pairs: [(current: Int, next: Int)]) throws -> Float {
+        var total: Float = 0
+        for (c, nx) in pairs {
+            let row = logits[c * v..<(c + 1) * v]
+            total += log(row.reduce(0) { $0 + exp($1) }) - row[row.startIndex + nx]
+        }
+        return total / Float(pairs.count)
+    }
+}
+
+/// Whether the stubs are the committed, unsolved ones. In CI (a fresh clone) they must be; on a
+/// learner's machine they may be solved, and then the stub test skips.
+func stubIsUnsolved(_ exercise: Exercise<any Chapter00Exercises>) -> Bool {
+    exercise.grade(Chapter00()) == .unsolved
+}
+
+@Suite("Chapter 00 exercises")
+struct Chapter00ExerciseTests {
+    static let ids = Chapter00Checks.all.map(\.id)
+
+    static func exercise(_ id: String) -> Exercise<any Chapter00Exercises> {
+        Chapter00Checks.all.first { $0.id == id }!
+    }
+
+    @Test("the reference solution passes", arguments: ids)
+    func solutionPasses(id: String) {
+        #expect(Self.exercise(id).grade(Chapter00Solution()) == .passed)
+    }
+
+    @Test("a plausible wrong answer fails", arguments: ids)
+    func decoyFails(id: String) {
+        let outcome = Self.exercise(id).grade(Chapter00Decoy())
+        guard case .failed = outcome else {
+            Issue.record("decoy for \(id) was graded \(outcome)")
+            return
+        }
+    }
+
+    @Test("the committed stub fails", arguments: ids)
+    func stubFails(id: String) throws {
+        let exercise = Self.exercise(id)
+        let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
+        if !inCI && !stubIsUnsolved(exercise) { return }  // a learner solved it; `make exercises` grades it
+        #expect(exercise.grade(Chapter00()) == .unsolved, "stub for \(id) must throw ExerciseUnsolved as committed")
+    }
+
+    @Test("there are at least three exercises")
+    func atLeastThree() {
+        #expect(Chapter00Checks.all.count >= 3)
+        #expect(Set(Self.ids).count == Self.ids.count)
+    }
+}

@@ -1,0 +1,196 @@
+// Fast paths against naive references: sgemm and batched sgemm against triple loops, SIMD softmax,
+// cross-entropy and norms against Double loops, exp/tanh against Foundation, transpose against indexing.
+
+import Foundation
+import Testing
+@testable import LLMCore
+
+/// C = op(A)·op(B) by three loops in Double.
+func naiveProduct(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool) -> [Float] {
+    var c = [Float](repeating: 0, count: m * n)
+    for i in 0..<m {
+        for j in 0..<n {
+            var s: Double = 0
+            for p in 0..<k {
+                let x = transposeA ? a[p * m + i] : a[i * k + p]
+                let y = transposeB ? b[j * k + p] : b[p * n + j]
+                s += Double(x) * Double(y)
+            }
+            c[i * n + j] = Float(s)
+        }
+    }
+    return c
+}
+
+func expectClose(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: String = "") {
+    #expect(a.count == b.count, "\(what): counts \(a.count) vs \(b.count)")
+    let worst = zip(a, b).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+    #expect(worst <= tolerance, "\(what): max relative difference \(worst)")
+}
+
+@Suite("Kernels against naive references")
+struct KernelTests {
+    @Test("matmul equals three loops, every transpose flag", arguments: [(17, 9, 23), (1, 64, 1), (64, 1, 5), (0, 3, 4)])
+    func matmul(shape: (Int, Int, Int)) {
+        let (m, k, n) = shape
+        var g = SeededGenerator(seed: 1)
+        for transposeA in [false, true] {
+            for transposeB in [false, true] {
+                let a = Tensor.randomNormal(transposeA ? [k, m] : [m, k], using: &g)
+                let b = Tensor.randomNormal(transposeB ? [n, k] : [k, n], using: &g)
+                let c = Tape.inference.matmul(Variable(a), Variable(b), transposeA: transposeA, transposeB: transposeB)
+                #expect(c.shape == [m, n])
+                expectClose(c.value.scalars, naiveProduct(a.scalars, b.scalars, m: m, k: k, n: n,
+                                                          transposeA: transposeA, transposeB: transposeB), 1e-5,
+                            "\(shape) tA \(transposeA) tB \(transposeB)")
+            }
+        }
+    }
+
+    @Test("fastExp: relative error ≤ 2e-7 on [-87, 88]")
+    func exp() {
+        var worst: Double = 0
+        for i in 0...175_000 {
+            let x = Float(-87 + Double(i) * 0.001)
+            worst = max(worst, Swift.abs(Double(fastExp(x)) - Foundation.exp(Double(x))) / Foundation.exp(Double(x)))
+        }
+        #expect(worst <= 2e-7, "worst relative error \(worst)")
+        #expect(fastExp(-Float.infinity) < 1e-37)
+    }
+
+    @Test("fastTanh: absolute error ≤ 3e-7")
+    func tanh() {
+        var worst: Double = 0
+        for i in 0...400_000 {
+            let x = Float(-20 + Double(i) * 0.0001)
+            worst = max(worst, Swift.abs(Double(fastTanh(x)) - Foundation.tanh(Double(x))))
+        }
+        #expect(worst <= 3e-7, "worst absolute error \(worst)")
+    }
+
+    @Test("GELU follows its formula, SiLU and ReLU theirs")
+    func activations() {
+        let xs: [Float] = (0..<50).map { Float($0 - 25) * 0.3 }
+        let x = Variable(Tensor(shape: [50], values: xs))
+        let tape = Tape.inference
+        let gelu = tape.gelu(x).value.scalars, silu = tape.silu(x).value.scalars, relu = tape.relu(x).value.scalars
+        for (i, v) in xs.enumerated() {
+            let d = Double(v)
+            let expected = 0.5 * d * (1 + Foundation.tanh(0.7978845608 * (d + 0.044715 * d * d * d)))
+            #expect(Swift.abs(Double(gelu[i]) - expected) <= 1e-6 * max(1, Swift.abs(expected)), "gelu(\(v))")
+            #expect(Swift.abs(Double(silu[i]) - d / (1 + Foundation.exp(-d))) <= 1e-6 * max(1, Swift.abs(d)), "silu(\(v))")
+            #expect(relu[i] == max(v, 0))
+        }
+    }
+
+    @Test("softmax and cross-entropy equal Double loops, including huge logits", arguments: [1, 15, 16, 17, 100])
+    func softmaxAndCrossEntropy(columns: Int) {
+        var g = SeededGenerator(seed: UInt64(columns))
+        var logits = Tensor.randomNormal([3, columns], standardDeviation: 3, using: &g)
+        logits[1, 0] = 1000  // exp would overflow without the max subtraction
+        let targets = [0, 0, columns - 1]
+        let tape = Tape.inference
+        let probabilities = tape.softmax(Variable(logits)).value
+        var loss: Double = 0
+        for r in 0..<3 {
+            let row = (0..<columns).map { Double(logits[r, $0]) }
+            let m = row.max()!
+            let z = row.reduce(0) { $0 + Foundation.exp($1 - m) }
+            for c in 0..<columns {
+                #expect(Swift.abs(Double(probabilities[r, c]) - Foundation.exp(row[c] - m) / z) <= 1e-6)
+            }
+            loss += m + Foundation.log(z) - row[targets[r]]
+        }
+        let fused = tape.crossEntropy(Variable(logits), targets: targets).value.item
+        #expect(Swift.abs(Double(fused) - loss / 3) <= 1e-5 * max(1, loss / 3), "fused \(fused) vs \(loss / 3)")
+    }
+
+    @Test("cross-entropy ignores masked rows; all ignored gives 0")
+    func ignoreIndex() {
+        let logits = Variable.parameter(Tensor(shape: [2, 3], values: [1, 2, 3, 9, -9, 0]))
+        let tape = Tape()
+        let loss = tape.crossEntropy(logits, targets: [2, -100])
+        let expected = Foundation.log(Foundation.exp(1.0) + Foundation.exp(2) + Foundation.exp(3)) - 3
+        #expect(Swift.abs(Double(loss.value.item) - expected) < 1e-6)
+        tape.backward(loss)
+        #expect(Array(logits.grad!.scalars[3...]) == [0, 0, 0])
+        #expect(Tape.inference.crossEntropy(Variable(logits.value), targets: [-100, -100]).value.item == 0)
+    }
+
+    @Test("LayerNorm rows have mean 0 and variance 1 before the affine part")
+    func layerNorm() {
+        var g = SeededGenerator(seed: 4)
+        let x = Variable(Tensor.randomNormal([5, 37], mean: 3, standardDeviation: 2, using: &g))
+        let ones = Variable(Tensor(shape: [37], repeating: 1)), zeros = Variable(Tensor(zeros: [37]))
+        let y = Tape.inference.layerNorm(x, weight: ones, bias: zeros, epsilon: 0).value
+        for r in 0..<5 {
+            let row = (0..<37).map { Double(y[r, $0]) }
+            let mean = row.reduce(0, +) / 37
+            let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 37
+            #expect(Swift.abs(mean) < 1e-5 && Swift.abs(variance - 1) < 1e-4)
+        }
+        let rms = Tape.inference.rmsNorm(x, weight: ones, epsilon: 0).value
+        for r in 0..<5 {
+            let meanSquare = (0..<37).reduce(0.0) { $0 + Double(rms[r, $1] * rms[r, $1]) } / 37
+            #expect(Swift.abs(meanSquare - 1) < 1e-4)
+        }
+    }
+
+    @Test("swappingAxes equals index arithmetic", arguments: [([2, 3, 4, 5], 1, 2), ([2, 3, 4], 0, 2), ([3, 4], 1, 0), ([2, 3, 4, 5], 0, 3)])
+    func transpose(case: ([Int], Int, Int)) {
+        let (shape, i, j) = `case`
+        var g = SeededGenerator(seed: 9)
+        let x = Tensor.randomNormal(shape, using: &g)
+        let y = Tensor.swappingAxes(x, i, j)
+        var swapped = shape
+        swapped.swapAt(i, j)
+        #expect(y.shape == swapped)
+        for flat in 0..<x.count {
+            var index = [Int](repeating: 0, count: shape.count), rest = flat
+            for d in stride(from: shape.count - 1, through: 0, by: -1) { index[d] = rest % shape[d]; rest /= shape[d] }
+            var target = index
+            target.swapAt(i, j)
+            #expect(y.base[y.offset(of: target)] == x.base[flat])
+        }
+    }
+}
+
+/// Tests that change the global thread count run one after another.
+@Suite("Thread counts", .serialized)
+struct ThreadCountTests {
+    @Test("batched matmul equals one product per group, on 1 and 2 threads")
+    func batched() {
+        var g = SeededGenerator(seed: 2)
+        let (groups, m, k, n) = (6, 5, 7, 3)
+        let a = Tensor.randomNormal([2, 3, m, k], using: &g), b = Tensor.randomNormal([2, 3, n, k], using: &g)
+        for threads in [1, 2] {
+            Parallel.setThreads(threads)
+            let c = Tape.inference.batchedMatmul(Variable(a), Variable(b), transposeB: true).value
+            #expect(c.shape == [2, 3, m, n])
+            for group in 0..<groups {
+                let ag = Array(a.scalars[group * m * k..<(group + 1) * m * k])
+                let bg = Array(b.scalars[group * n * k..<(group + 1) * n * k])
+                expectClose(Array(c.scalars[group * m * n..<(group + 1) * m * n]),
+                            naiveProduct(ag, bg, m: m, k: k, n: n, transposeA: false, transposeB: true), 1e-5, "group \(group)")
+            }
+        }
+        Parallel.setThreads(Parallel.defaultThreads)
+    }
+
+    @Test("same seed and threads give the same numbers; kernels agree across thread counts")
+    func determinism() {
+        func run(threads: Int) -> [Float] {
+            Parallel.setThreads(threads)
+            var g = SeededGenerator(seed: 42)
+            let x = Variable.parameter(Tensor.randomNormal([300, 257], using: &g))
+            let tape = Tape()
+            let loss = tape.crossEntropy(tape.gelu(x), targets: (0..<300).map { $0 % 257 })
+            tape.backward(loss)
+            return [loss.value.item] + x.grad!.scalars
+        }
+        let one = run(threads: 1), two = run(threads: 2), twoAgain = run(threads: 2)
+        #expect(two == twoAgain)
+        expectClose(one, two, 1e-6, "1 vs 2 threads")
+        Parallel.setThreads(Parallel.defaultThreads)
+    }
+}
