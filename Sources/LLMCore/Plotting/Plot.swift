@@ -40,8 +40,8 @@ public struct Plot: Sendable {
         let data = series.map { s in zip(s.x, s.y).map { "\($0) \($1)" }.joined(separator: "\n") }
             .joined(separator: "\n\n\n")
         var commands = axes(title: title, xLabel: xLabel, yLabel: yLabel)
-        if logX { commands.append("set logscale x") }
-        if logY { commands.append("set logscale y") }
+        if logX { commands += ["set logscale x", "set format x '10^{%L}'"] }
+        if logY { commands += ["set logscale y", "set format y '10^{%L}'"] }
         let style = points ? "linespoints pt 7 ps 0.6" : "lines"
         let parts = series.enumerated().map { i, s in
             "'DATA' index \(i) using 1:2 with \(style) lw 2 title \(quoted(s.name))"
