@@ -38,6 +38,14 @@ public enum Chapter00Checks {
                 try require(abs(Double(answer) - numeric) <= 1e-4 * max(1, abs(numeric)),
                             "mish′(\(Float(x))) should be \(Float(numeric)), got \(answer)")
             }
+            // The same derivative as the backward of a tape op, through the course's gradient checker.
+            var generator = SeededGenerator(seed: 1)
+            let input = Variable.parameter(Tensor.randomNormal([4, 8], standardDeviation: 2, using: &generator), name: "x")
+            let report = GradientCheck.run([input]) { tape, inputs in
+                tape.elementwise("mish", inputs[0], forward: { v in v.lanes { Float(mish(Double($0))) } },
+                                 derivative: { v in v.lanes { (try? solution.mishDerivative($0)) ?? .nan } })
+            }
+            try require(report.passed, "as a tape op's backward: \(report)")
         },
         Exercise(id: "00.2", title: "the central difference",
                  hint: "(f(x + h) − f(x − h)) / (2h) — both sides, not (f(x + h) − f(x)) / h") { solution in
@@ -86,4 +94,13 @@ public enum Chapter00Checks {
             try require(wrong.isFinite && abs(wrong - 1000) < 1e-2, "with logit 1000 elsewhere the loss should be ≈ 1000, got \(wrong)")
         },
     ]
+}
+
+extension SIMD16 where Scalar == Float {
+    /// Applies a scalar function to each lane (for checks, not hot loops).
+    func lanes(_ f: (Float) -> Float) -> Self {
+        var out = self
+        for i in 0..<16 { out[i] = f(self[i]) }
+        return out
+    }
 }

@@ -14,18 +14,26 @@ extension Tape {
         return a.value.count / max(b.value.count, 1)
     }
 
-    /// `a + b`, with `b` repeated over `a`'s leading dimensions when its shape is a suffix of `a`'s.
-    public func add(_ a: Variable, _ b: Variable) -> Variable {
-        let copies = broadcastCopies("add", a, b)
+    /// `f(a, b)` element-wise with `b` repeated over `a`'s leading dimensions: the output, how many
+    /// copies of `b` were used, and `b`'s element count.
+    private func broadcastForward(_ op: String, _ a: Variable, _ b: Variable,
+                                  _ f: @escaping (Float16x, Float16x) -> Float16x) -> (Tensor, copies: Int, width: Int) {
+        let copies = broadcastCopies(op, a, b)
         let width = b.value.count
         let out = Tensor(uninitialized: a.shape)
         let (x, y, z) = (a.value.base, b.value.base, out.base)
         Parallel.forEach(copies, minimumPerWorker: max(1, Kernels.elementsPerWorker / max(width, 1))) { range in
             for copy in range {
                 let offset = copy * width
-                Kernels.zip(x + offset, y, z + offset, count: width) { $0 + $1 }
+                Kernels.zip(x + offset, y, z + offset, count: width, f)
             }
         }
+        return (out, copies, width)
+    }
+
+    /// `a + b`, with `b` repeated over `a`'s leading dimensions when its shape is a suffix of `a`'s.
+    public func add(_ a: Variable, _ b: Variable) -> Variable {
+        let (out, copies, width) = broadcastForward("add", a, b) { $0 + $1 }
         return record("add", out, inputs: [a, b]) { output in
             let dOut = output.grad!.base
             if a.requiresGrad { a.withGradient { Kernels.axpy(1, dOut, $0, count: a.value.count) } }
@@ -39,16 +47,7 @@ extension Tape {
 
     /// `a ⊙ b` element-wise, with the same suffix broadcasting as `add`.
     public func mul(_ a: Variable, _ b: Variable) -> Variable {
-        let copies = broadcastCopies("mul", a, b)
-        let width = b.value.count
-        let out = Tensor(uninitialized: a.shape)
-        let (x, y, z) = (a.value.base, b.value.base, out.base)
-        Parallel.forEach(copies, minimumPerWorker: max(1, Kernels.elementsPerWorker / max(width, 1))) { range in
-            for copy in range {
-                let offset = copy * width
-                Kernels.zip(x + offset, y, z + offset, count: width) { $0 * $1 }
-            }
-        }
+        let (out, copies, width) = broadcastForward("mul", a, b) { $0 * $1 }
         return record("mul", out, inputs: [a, b]) { output in
             let dOut = output.grad!.base
             let (x, y) = (a.value.base, b.value.base)
