@@ -32,6 +32,7 @@ struct BenchCommand: ParsableCommand {
         var report = BenchmarkReport(threads: threads)
         print("llm bench — \(threads) thread(s), median of \(repeats)")
         Benchmarks.foundation(into: &report, repeats: repeats)
+        try Benchmarks.tokenizer(into: &report)
         print(report.table)
         let url = URL(fileURLWithPath: json)
         try report.write(to: url)
