@@ -35,6 +35,9 @@ deps:
 	else \
 	  echo "warning: neither apt-get nor brew found; install OpenBLAS, gnuplot-iostream (with Boost) and gnuplot yourself" >&2; \
 	fi
+	@# Python tiktoken: optional, for the test that compares our token ids with it (skipped without it).
+	@python3 -c "import tiktoken" >/dev/null 2>&1 || python3 -m pip install -q tiktoken >/dev/null 2>&1 \
+	  || echo "note: could not install Python tiktoken; the tiktoken comparison test will be skipped"
 
 build: deps
 	$(SWIFT) build -c release

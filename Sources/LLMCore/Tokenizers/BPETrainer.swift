@@ -135,18 +135,7 @@ struct MergeState {
         for w in pairWords.removeValue(forKey: pair) ?? [] where lastVisit[Int(w)] != step {
             lastVisit[Int(w)] = step
             let old = words[Int(w)]
-            var new: [Int32] = []
-            new.reserveCapacity(old.count)
-            var i = 0
-            while i < old.count {
-                if i + 1 < old.count && old[i] == a && old[i + 1] == b {
-                    new.append(result)
-                    i += 2
-                } else {
-                    new.append(old[i])
-                    i += 1
-                }
-            }
+            let new = BPETrainer.mergePair(old, a, b, result)
             if new.count == old.count { continue }  // a stale entry: the word no longer holds the pair
             let count = counts[Int(w)]
             for k in 0..<(old.count - 1) { pairCounts[BPETokenizer.key(old[k], old[k + 1]), default: 0] -= count }
