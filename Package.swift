@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "llm", targets: ["llm"]),
         .executable(name: "ch00", targets: ["Ch00Tensors"]),
+        .executable(name: "ch01", targets: ["Ch01Tokenizer"]),
         .executable(name: "exercises", targets: ["ExerciseScoreboard"]),
         .library(name: "LLMCore", targets: ["LLMCore"]),
     ],
@@ -41,6 +42,8 @@ let package = Package(
         // MARK: Chapters (one executable each: the lesson itself)
         .executableTarget(name: "Ch00Tensors", dependencies: ["LLMCore", "ChapterSupport"],
                           path: "Chapters/00-Tensors"),
+        .executableTarget(name: "Ch01Tokenizer", dependencies: ["LLMCore", "ChapterSupport"],
+                          path: "Chapters/01-Tokenizer"),
 
         // MARK: The practitioner's command line
         .executableTarget(
@@ -57,7 +60,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
-        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "llm"]),
+        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "Ch01Tokenizer", "llm"]),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseKit", "Exercises", "ExerciseSolutions"]),
     ]
 )

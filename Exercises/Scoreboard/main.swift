@@ -26,6 +26,9 @@ func scoreboard<Implementation>(_ chapter: String, _ exercises: [Exercise<Implem
 }
 
 print("Exercises scoreboard (edit Exercises/Stubs/ChNN.swift; steps in Exercises/ChNN.md)")
-var totals = [scoreboard(Chapter00Checks.chapter, Chapter00Checks.all, Chapter00())]
+let totals = [
+    scoreboard(Chapter00Checks.chapter, Chapter00Checks.all, Chapter00()),
+    scoreboard(Chapter01Checks.chapter, Chapter01Checks.all, Chapter01()),
+]
 let solved = totals.reduce(0) { $0 + $1.solved }, total = totals.reduce(0) { $0 + $1.total }
 print("\nTotal: \(solved)/\(total) exercises solved")

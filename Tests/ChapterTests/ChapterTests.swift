@@ -20,7 +20,7 @@ struct RunResult {
     let stderr: String
 }
 
-func runProduct(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> RunResult {
+func runProduct(_ name: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> RunResult {
     let process = Process()
     process.executableURL = productsFolder().appendingPathComponent(name)
     process.arguments = arguments
@@ -30,7 +30,11 @@ func runProduct(_ name: String, _ arguments: [String], environment: [String: Str
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
+    let stdin = Pipe()
+    process.standardInput = stdin
     try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()

@@ -234,7 +234,11 @@ public struct BPETokenizer: Sendable {
     public func display(_ id: Int) -> String {
         if let (text, _) = specialTokens.first(where: { $0.value == id }) { return text }
         guard id >= 0 && id < tokens.count else { return "<\(id)?>" }
-        let bytes = tokens[id]
+        return BPETokenizer.display(bytes: tokens[id])
+    }
+
+    /// Bytes as readable text: spaces as "␣", newlines as "⏎", and hex (`\xE5`) when not valid UTF-8.
+    public static func display(bytes: [UInt8]) -> String {
         if let text = String(validating: bytes, as: UTF8.self) {
             return text.replacingOccurrences(of: " ", with: "␣").replacingOccurrences(of: "\n", with: "⏎")
         }

@@ -1,0 +1,75 @@
+// Chapter 01's exercise checks: pass on the reference solution, fail on the stub and on a decoy.
+
+import ExerciseKit
+import ExerciseSolutions
+import Exercises
+import Foundation
+import Testing
+
+/// Plausible mistakes, one per exercise.
+struct Chapter01Decoy: Chapter01Exercises {
+    // Counts each distinct pair once per sequence (a set, not a count).
+    func countPairs(_ ids: [Int]) throws -> [Pair: Int] {
+        Dictionary(zip(ids, ids.dropFirst()).map { (Pair($0, $1), 1) }, uniquingKeysWith: { first, _ in first })
+    }
+    // Merges overlapping occurrences: [7, 7, 7] → [9, 9].
+    func merge(_ ids: [Int], pair: Pair, newId: Int) throws -> [Int] {
+        var out: [Int] = []
+        for (i, id) in ids.enumerated() {
+            if i + 1 < ids.count && id == pair.left && ids[i + 1] == pair.right { out.append(newId) }
+            else if !(i > 0 && ids[i - 1] == pair.left && id == pair.right) { out.append(id) }
+        }
+        return out
+    }
+    // Merges the first mergeable pair from the left instead of the lowest rank.
+    func encodeByRank(_ piece: [UInt8], ranks: [[UInt8]: Int]) throws -> [Int] {
+        var parts: [[UInt8]] = piece.map { [$0] }
+        var merged = true
+        while merged {
+            merged = false
+            for k in 0..<max(parts.count - 1, 0) where ranks[parts[k] + parts[k + 1]] != nil {
+                parts[k] += parts[k + 1]
+                parts.remove(at: k + 1)
+                merged = true
+                break
+            }
+        }
+        return parts.map { ranks[$0] ?? -1 }
+    }
+}
+
+@Suite("Chapter 01 exercises")
+struct Chapter01ExerciseTests {
+    static let ids = Chapter01Checks.all.map(\.id)
+
+    static func exercise(_ id: String) -> Exercise<any Chapter01Exercises> {
+        Chapter01Checks.all.first { $0.id == id }!
+    }
+
+    @Test("the reference solution passes", arguments: ids)
+    func solutionPasses(id: String) {
+        #expect(Self.exercise(id).grade(Chapter01Solution()) == .passed)
+    }
+
+    @Test("a plausible wrong answer fails", arguments: ids)
+    func decoyFails(id: String) {
+        let outcome = Self.exercise(id).grade(Chapter01Decoy())
+        guard case .failed = outcome else {
+            Issue.record("decoy for \(id) was graded \(outcome)")
+            return
+        }
+    }
+
+    @Test("the committed stub fails", arguments: ids)
+    func stubFails(id: String) {
+        let exercise = Self.exercise(id)
+        let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
+        if !inCI && exercise.grade(Chapter01()) != .unsolved { return }  // solved by a learner
+        #expect(exercise.grade(Chapter01()) == .unsolved, "stub for \(id) must throw ExerciseUnsolved as committed")
+    }
+
+    @Test("there are at least three exercises")
+    func atLeastThree() {
+        #expect(Chapter01Checks.all.count >= 3)
+    }
+}
