@@ -41,12 +41,8 @@ struct TensorsChapter: ParsableCommand {
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
 
     mutating func validate() throws {
-        if let steps, steps < 1 || steps > 1_000_000 {
-            throw ValidationError(CourseError.invalidValue(name: "--steps", value: "\(steps)", expected: "a whole number from 1 to 1000000").description)
-        }
-        if !(learningRate > 0 && learningRate.isFinite) {
-            throw ValidationError(CourseError.invalidValue(name: "--learning-rate", value: "\(learningRate)", expected: "a positive number").description)
-        }
+        if let steps { try requireFlag("--steps", steps, in: 1...1_000_000) }
+        if !(learningRate > 0 && learningRate.isFinite) { throw flagError("--learning-rate", "\(learningRate)", "a positive number") }
     }
 
     func run() throws {

@@ -36,10 +36,7 @@ struct TokenizerChapter: ParsableCommand {
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
 
     mutating func validate() throws {
-        if vocabularySize < 260 || vocabularySize > 100_000 {
-            throw ValidationError(CourseError.invalidValue(name: "--vocab-size", value: "\(vocabularySize)",
-                                                          expected: "a whole number from 260 (256 bytes + 4 special tokens) to 100000").description)
-        }
+        try requireFlag("--vocab-size", vocabularySize, in: 260...100_000)  // 256 bytes + 4 special tokens at least
     }
 
     func run() throws {

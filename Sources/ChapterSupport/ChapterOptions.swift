@@ -31,16 +31,24 @@ public struct ChapterOptions: ParsableArguments {
 
     /// Checks a `--threads` value (shared by the chapters and `llm`).
     public static func validateThreads(_ threads: Int?) throws {
-        if let threads, threads < 1 || threads > 256 {
-            throw ValidationError(CourseError.invalidValue(name: "--threads", value: "\(threads)", expected: "a whole number from 1 to 256").description)
-        }
+        if let threads { try requireFlag("--threads", threads, in: 1...256) }
     }
 
     public mutating func validate() throws {
         try ChapterOptions.validateThreads(threads)
-        if runDirectory.isEmpty {
-            throw ValidationError(CourseError.invalidValue(name: "--run-dir", value: "''", expected: "a folder path").description)
-        }
+        if runDirectory.isEmpty { throw flagError("--run-dir", "''", "a folder path") }
+    }
+}
+
+/// The one-line error for a flag value: names the flag and the value, says what it accepts.
+public func flagError(_ name: String, _ value: String, _ expected: String) -> ValidationError {
+    ValidationError(CourseError.invalidValue(name: name, value: value, expected: expected).description)
+}
+
+/// Throws `flagError` unless `value` lies in `range` ("a whole number from 1 to 256").
+public func requireFlag(_ name: String, _ value: Int, in range: ClosedRange<Int>) throws {
+    if !range.contains(value) {
+        throw flagError(name, "\(value)", "a whole number from \(range.lowerBound) to \(range.upperBound)")
     }
 }
 

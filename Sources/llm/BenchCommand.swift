@@ -21,9 +21,7 @@ struct BenchCommand: ParsableCommand {
 
     mutating func validate() throws {
         try ChapterOptions.validateThreads(threads)
-        if repeats < 1 || repeats > 1000 {
-            throw ValidationError(CourseError.invalidValue(name: "--repeats", value: "\(repeats)", expected: "a whole number from 1 to 1000").description)
-        }
+        try requireFlag("--repeats", repeats, in: 1...1000)
     }
 
     func run() throws {

@@ -45,14 +45,13 @@ struct TokenizerCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read UTF-8 text on standard input; print its token ids, separated by spaces.")
 
-        @Option(help: "The folder holding tokenizer.tiktoken and tokenizer.json.")
-        var tokenizer: String
+        @OptionGroup var location: TokenizerLocation
 
         @Flag(name: .customLong("allow-special"), help: "Encode special-token text such as <|endoftext|> as the special token (default: refuse it).")
         var allowSpecial = false
 
         func run() throws {
-            let bpe = try BPETokenizer.load(from: URL(fileURLWithPath: tokenizer))
+            let bpe = try location.load()
             let input = FileHandle.standardInput.readDataToEndOfFile()
             guard let text = String(data: input, encoding: .utf8) else {
                 throw CourseError.invalidValue(name: "standard input", value: "(\(input.count) bytes)", expected: "UTF-8 text")
@@ -66,11 +65,10 @@ struct TokenizerCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read token ids (separated by spaces or newlines) on standard input; print the text.")
 
-        @Option(help: "The folder holding tokenizer.tiktoken and tokenizer.json.")
-        var tokenizer: String
+        @OptionGroup var location: TokenizerLocation
 
         func run() throws {
-            let bpe = try BPETokenizer.load(from: URL(fileURLWithPath: tokenizer))
+            let bpe = try location.load()
             let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             var ids: [Int] = []
             for field in input.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
@@ -82,6 +80,14 @@ struct TokenizerCommand: ParsableCommand {
             FileHandle.standardOutput.write(Data(try bpe.decodeBytes(ids)))
         }
     }
+}
+
+/// `--tokenizer DIR`, shared by the subcommands that use a trained tokenizer.
+struct TokenizerLocation: ParsableArguments {
+    @Option(help: "The folder holding tokenizer.tiktoken and tokenizer.json.")
+    var tokenizer: String
+
+    func load() throws -> BPETokenizer { try BPETokenizer.load(from: URL(fileURLWithPath: tokenizer)) }
 }
 
 extension PreTokenizerPattern: ExpressibleByArgument {}

@@ -13,13 +13,13 @@ struct PieceCache {
     static let capacityLimit = 1 << 20
 
     init(slots: Int = 1 << 12) {
-        let size = max(16, slots)
-        hashes = [UInt64](repeating: 0, count: size)
-        keyStart = [Int32](repeating: -1, count: size)
-        keyLength = [Int32](repeating: 0, count: size)
-        idStart = [Int32](repeating: 0, count: size)
-        idCount = [Int32](repeating: 0, count: size)
-        mask = size - 1
+        (hashes, keyStart, keyLength, idStart, idCount, mask) = PieceCache.emptyTable(max(16, slots))
+    }
+
+    /// Empty slot arrays for a table of `size` (a power of two) slots, and its mask.
+    private static func emptyTable(_ size: Int) -> ([UInt64], [Int32], [Int32], [Int32], [Int32], Int) {
+        ([UInt64](repeating: 0, count: size), [Int32](repeating: -1, count: size), [Int32](repeating: 0, count: size),
+         [Int32](repeating: 0, count: size), [Int32](repeating: 0, count: size), size - 1)
     }
 
     @inline(__always)
@@ -70,13 +70,7 @@ struct PieceCache {
 
     private mutating func grow() {
         let old = (hashes, keyStart, keyLength, idStart, idCount)
-        let size = hashes.count * 2
-        hashes = [UInt64](repeating: 0, count: size)
-        keyStart = [Int32](repeating: -1, count: size)
-        keyLength = [Int32](repeating: 0, count: size)
-        idStart = [Int32](repeating: 0, count: size)
-        idCount = [Int32](repeating: 0, count: size)
-        mask = size - 1
+        (hashes, keyStart, keyLength, idStart, idCount, mask) = PieceCache.emptyTable(hashes.count * 2)
         for i in old.0.indices where old.1[i] >= 0 {
             var s = Int(truncatingIfNeeded: old.0[i]) & mask
             while keyStart[s] >= 0 { s = (s + 1) & mask }
