@@ -11,21 +11,25 @@ public enum BLAS {
     ///   - transposeA: A is stored as (K, M) and used transposed.
     ///   - transposeB: B is stored as (N, K) and used transposed.
     ///   - beta: 0 overwrites C; 1 accumulates into C (how backward passes add gradients).
+    ///   - lda, ldb, ldc: row strides, when the matrices are column blocks of wider arrays (one attention
+    ///     head's columns inside the packed q|k|v rows); by default the rows are packed.
     public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                            alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                            beta: Float, c: UnsafeMutablePointer<Float>) {
+                            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
+                            b: UnsafePointer<Float>, ldb: Int? = nil,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
         if m == 0 || n == 0 { return }
+        let ldc = ldc ?? n
         if k == 0 {  // an empty sum: C = β·C
-            for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
                     transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(transposeA ? m : k),
-                    b, Int32(transposeB ? k : n),
-                    beta, c, Int32(n))
+                    a, Int32(lda ?? (transposeA ? m : k)),
+                    b, Int32(ldb ?? (transposeB ? k : n)),
+                    beta, c, Int32(ldc))
     }
 
     /// `groups` independent products `C[g] = α · op(A[g]) · op(B[g]) + β · C[g]` over contiguous
