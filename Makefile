@@ -35,9 +35,10 @@ deps:
 	else \
 	  echo "warning: neither apt-get nor brew found; install OpenBLAS, gnuplot-iostream (with Boost) and gnuplot yourself" >&2; \
 	fi
-	@# Python tiktoken: optional, for the test that compares our token ids with it (skipped without it).
-	@python3 -c "import tiktoken" >/dev/null 2>&1 || python3 -m pip install -q tiktoken >/dev/null 2>&1 \
-	  || echo "note: could not install Python tiktoken; the tiktoken comparison test will be skipped"
+	@# Python tiktoken and safetensors: optional, for the tests that check our files load in Python
+	@# (they skip, saying so, without them).
+	@python3 -c "import tiktoken, safetensors, numpy" >/dev/null 2>&1 || python3 -m pip install -q tiktoken safetensors numpy >/dev/null 2>&1 \
+	  || echo "note: could not install Python tiktoken/safetensors; the Python interoperability tests will be skipped"
 
 build: deps
 	$(SWIFT) build -c release

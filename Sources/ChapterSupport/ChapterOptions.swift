@@ -93,6 +93,9 @@ public enum Chapter {
         } catch let error as TokenizerError {
             Console.warn("error: \(error.description)")
             return 1
+        } catch let error as CheckpointError {
+            Console.warn("error: \(error.description)")
+            return 1
         } catch {
             let code = type.exitCode(for: error)
             if code == .success { // --help, --version

@@ -1,0 +1,72 @@
+// Introduced in Chapter 03. A checkpoint is a folder: `model.safetensors` (the weights, named as in
+// docs/checkpoints.md) and `config.json` (the GPTConfig). Loading checks the config against every
+// tensor and names the first one that does not fit.
+
+import Foundation
+
+public enum Checkpoint {
+    public static let weightsFileName = "model.safetensors"
+    public static let configFileName = "config.json"
+
+    /// Writes the model's parameters and config into `folder` (each file atomically).
+    public static func save(_ model: GPT, to folder: URL, dtype: DType = .F32, metadata: [String: String] = [:]) throws {
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw CourseError.unwritable(path: folder.path, reason: error.localizedDescription)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(model.config), to: folder.appendingPathComponent(configFileName))
+        try SafetensorsFile.write(model.namedParameters.map { ($0.0, $0.1.value) }, dtype: dtype,
+                                  metadata: metadata.merging(["format": "pt"]) { a, _ in a },
+                                  to: folder.appendingPathComponent(weightsFileName))
+    }
+
+    /// Reads a checkpoint's config (a clear error when it is missing, malformed or unusable).
+    public static func config(in folder: URL) throws -> GPTConfig {
+        let url = folder.appendingPathComponent(configFileName)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw CheckpointError(path: url.path, reason: "the file does not exist")
+        }
+        let config: GPTConfig
+        do { config = try JSONDecoder().decode(GPTConfig.self, from: data) } catch {
+            throw CheckpointError(path: url.path, reason: "not a model config: \(describe(error))")
+        }
+        if let problem = config.problems.first { throw CheckpointError(path: url.path, reason: problem) }
+        return config
+    }
+
+    /// Loads a model: config, then every parameter the config implies, each checked for presence and shape.
+    public static func load(from folder: URL) throws -> GPT {
+        let config = try config(in: folder)
+        let file = try SafetensorsFile.read(folder.appendingPathComponent(weightsFileName))
+        let model = try GPT(config, seed: 0)
+        let expected = model.namedParameters
+        for (name, parameter) in expected {
+            guard let entry = file.entry(name) else {
+                throw CheckpointError(path: file.path, tensor: name, reason: "is missing, but the config (\(configFileName)) needs it with shape \(parameter.shape)")
+            }
+            guard entry.shape == parameter.shape else {
+                throw CheckpointError(path: file.path, tensor: name, reason: "has shape \(entry.shape) but the config needs \(parameter.shape)")
+            }
+            parameter.value = try file.tensor(name)
+        }
+        let known = Set(expected.map(\.0))
+        if let extra = file.entries.first(where: { !known.contains($0.name) }) {
+            throw CheckpointError(path: file.path, tensor: extra.name, reason: "is not part of the model the config describes")
+        }
+        return model
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case DecodingError.dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "bad value at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+        default: return "\(error)"
+        }
+    }
+}
