@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "llm", targets: ["llm"]),
         .executable(name: "ch00", targets: ["Ch00Tensors"]),
         .executable(name: "ch01", targets: ["Ch01Tokenizer"]),
+        .executable(name: "ch02", targets: ["Ch02Attention"]),
+        .executable(name: "ch03", targets: ["Ch03Transformer"]),
         .executable(name: "exercises", targets: ["ExerciseScoreboard"]),
         .library(name: "LLMCore", targets: ["LLMCore"]),
     ],
@@ -44,6 +46,10 @@ let package = Package(
                           path: "Chapters/00-Tensors"),
         .executableTarget(name: "Ch01Tokenizer", dependencies: ["LLMCore", "ChapterSupport"],
                           path: "Chapters/01-Tokenizer"),
+        .executableTarget(name: "Ch02Attention", dependencies: ["LLMCore", "ChapterSupport"],
+                          path: "Chapters/02-Attention"),
+        .executableTarget(name: "Ch03Transformer", dependencies: ["LLMCore", "ChapterSupport"],
+                          path: "Chapters/03-Transformer"),
 
         // MARK: The practitioner's command line
         .executableTarget(
@@ -60,7 +66,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
-        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "Ch01Tokenizer", "llm"]),
+        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "Ch01Tokenizer", "Ch02Attention", "Ch03Transformer", "llm"]),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseKit", "Exercises", "ExerciseSolutions"]),
     ]
 )

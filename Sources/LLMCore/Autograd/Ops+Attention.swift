@@ -41,27 +41,8 @@ extension Tape {
         let scale = 1 / Float(d).squareRoot()
         let out = Tensor(uninitialized: [b, t, heads * d])
         let probabilities = Tensor(uninitialized: [b, heads, t, t])
-        withExtendedLifetime(probabilities) {
-            let (x, o, p) = (qkv.value.base, out.base, probabilities.base)
-            Parallel.forEach(b * kvHeads, callsBLAS: true) { range in
-                for job in range {
-                    let (batch, group) = (job / kvHeads, job % kvHeads)
-                    let row0 = x + batch * t * w
-                    let k = row0 + (heads + group) * d, v = row0 + (heads + kvHeads + group) * d
-                    for h in group * groupSize..<(group + 1) * groupSize {
-                        let q = row0 + h * d, scores = p + (batch * heads + h) * t * t
-                        BLAS.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
-                                  a: q, lda: w, b: k, ldb: w, beta: 0, c: scores, ldc: t)       // S = Q·Kᵀ/√D
-                        for i in 0..<t {
-                            maskedSoftmax(scores + i * t, count: t, visible: causal ? i + 1 : t, keys: keyMask?[batch])
-                        }
-                        BLAS.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
-                                  a: scores, lda: t, b: v, ldb: w, beta: 0,
-                                  c: o + batch * t * heads * d + h * d, ldc: heads * d)          // O = P·V
-                    }
-                }
-            }
-        }
+        attentionForward(qkv.value, heads: heads, kvHeads: kvHeads, causal: causal, keyMask: keyMask,
+                         probabilities: probabilities, output: out)
         return record("attention", out, inputs: [qkv]) { output in
             withExtendedLifetime((output, probabilities)) {
                 let (dO, p, x) = (output.grad!.base, probabilities.base, qkv.value.base)
@@ -97,6 +78,44 @@ extension Tape {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The attention weights P (B, H, T, T) that `Tape.attention` would use for `qkv`: row i of head h says
+/// how much position i takes from each position (for heatmaps and lessons).
+public func attentionWeights(_ qkv: Tensor, heads: Int, kvHeads: Int, causal: Bool = true, keyMask: [[Bool]]? = nil) -> Tensor {
+    let (b, t) = (qkv.shape[0], qkv.shape[1])
+    let d = qkv.shape[2] / (heads + 2 * kvHeads)
+    let probabilities = Tensor(uninitialized: [b, heads, t, t])
+    attentionForward(qkv, heads: heads, kvHeads: kvHeads, causal: causal, keyMask: keyMask,
+                     probabilities: probabilities, output: Tensor(uninitialized: [b, t, heads * d]))
+    return probabilities
+}
+
+/// S = Q·Kᵀ/√D, P = masked softmax(S) into `probabilities` (B, H, T, T), O = P·V into `output` (B, T, H·D).
+func attentionForward(_ qkv: Tensor, heads: Int, kvHeads: Int, causal: Bool, keyMask: [[Bool]]?,
+                      probabilities: Tensor, output: Tensor) {
+    let (b, t, w) = (qkv.shape[0], qkv.shape[1], qkv.shape[2])
+    let d = w / (heads + 2 * kvHeads), groupSize = heads / kvHeads
+    let scale = 1 / Float(d).squareRoot()
+    let (x, o, p) = (qkv.base, output.base, probabilities.base)
+    Parallel.forEach(b * kvHeads, callsBLAS: true) { range in
+        for job in range {
+            let (batch, group) = (job / kvHeads, job % kvHeads)
+            let row0 = x + batch * t * w
+            let k = row0 + (heads + group) * d, v = row0 + (heads + kvHeads + group) * d
+            for h in group * groupSize..<(group + 1) * groupSize {
+                let q = row0 + h * d, scores = p + (batch * heads + h) * t * t
+                BLAS.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
+                          a: q, lda: w, b: k, ldb: w, beta: 0, c: scores, ldc: t)       // S = Q·Kᵀ/√D
+                for i in 0..<t {
+                    maskedSoftmax(scores + i * t, count: t, visible: causal ? i + 1 : t, keys: keyMask?[batch])
+                }
+                BLAS.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
+                          a: scores, lda: t, b: v, ldb: w, beta: 0,
+                          c: o + batch * t * heads * d + h * d, ldc: heads * d)          // O = P·V
             }
         }
     }

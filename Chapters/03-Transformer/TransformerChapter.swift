@@ -1,0 +1,117 @@
+//: # Chapter 03 — The Transformer
+//:
+//: What we build: the whole decoder-only GPT — blocks of attention and MLP on a residual stream, with
+//: normalisation before each — in the two recipes the field keeps returning to: GPT-2's (LayerNorm,
+//: learned positions, GELU, tied embeddings) and Llama's (RMSNorm, RoPE, SwiGLU, grouped-query
+//: attention). We count where its parameters and FLOPs go, run it on real tokens from the Chapter 01
+//: tokenizer, contrast it with the bidirectional masked-LM objective of encoder models, and save and
+//: reload it as safetensors, the format Python tools read.
+//:
+//: What we leave out: encoder–decoder cross-attention (described, not built), mixture-of-experts.
+//:
+//: Run it: `swift run -c release ch03` (about 10 seconds; `--quick` a few). Needs the Chapter 01
+//: tokenizer in `runs/course/tokenizer/` (`swift run -c release ch01`); with `--quick` it trains a small
+//: one itself if it is missing.
+//: Outputs: `runs/course/03-transformer/` — `objectives.png`, and the checkpoint `checkpoint/`
+//: (model.safetensors + config.json; tensor names in docs/checkpoints.md).
+//:
+//: Legend: B batch, T sequence length, C embedding size, V vocabulary, L layers, H heads, D head size.
+
+import ArgumentParser
+import ChapterSupport
+import Foundation
+import LLMCore
+
+@main
+struct TransformerChapter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ch03",
+        abstract: "Chapter 03 — The Transformer: blocks, the GPT-2 and Llama recipes, accounting, objectives, checkpoints.")
+
+    @OptionGroup var options: ChapterOptions
+
+    @Option(help: "The tokenizer folder (default: <run-dir>/tokenizer, written by Chapter 01).")
+    var tokenizer: String?
+
+    @Option(help: "A UTF-8 text file or folder for the objectives demo (default: the fortunes).")
+    var corpus: String?
+
+    static func main() { Foundation.exit(Chapter.main(Self.self)) }
+
+    func run() throws {
+        let chapter = try ChapterContext(options: options, chapter: "03-transformer")
+        let tokenizerFolder = URL(fileURLWithPath: tokenizer ?? "\(options.runDirectory)/tokenizer")
+        let text = try corpus.map { try Corpus.load(path: $0) } ?? Corpus.fortunes(.english)
+        let bpe = try Self.loadTokenizer(tokenizerFolder, corpus: text, quick: options.quick)
+        Console.chapter("Chapter 03 — The Transformer",
+                        subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
+        Self.theBlock(chapter)                                          // 3.1
+        try Self.accounting()                                           // 3.2
+        let model = try Self.forwardOnTokens(bpe, text, chapter)        // 3.3
+        try Self.objectives(bpe, text, chapter)                         // 3.4
+        try Self.checkpoint(model, bpe, chapter)                        // 3.5
+    }
+
+    /// The Chapter 01 tokenizer; in --quick mode a small one is trained when it is missing.
+    static func loadTokenizer(_ folder: URL, corpus: Corpus, quick: Bool) throws -> BPETokenizer {
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent(BPETokenizer.rankFileName).path) || !quick {
+            do {
+                return try BPETokenizer.load(from: folder)
+            } catch TokenizerError.corruptFile(let path, 0, "the file does not exist") {
+                throw CourseError.invalidValue(name: "tokenizer", value: path,
+                                               expected: "the Chapter 01 tokenizer: run 'swift run -c release ch01' (or 'make course') first, or pass --tokenizer DIR")
+            }
+        }
+        print("(no tokenizer in \(folder.path): training a small one for --quick; run ch01 for the course tokenizer)")
+        return try BPETrainer.train(documents: corpus.entries.prefix(2000).map(\.text), vocabularySize: 1024).tokenizer
+    }
+
+    // MARK: - 3.1 The block: attention, then MLP, on a residual stream
+
+    //: A transformer block reads the residual stream x (B, T, C) and adds two things to it:
+    //:
+    //:     x = x + Attention(Norm(x))      positions exchange information
+    //:     x = x + MLP(Norm(x))            each position thinks on its own (4·C wide with GELU)
+    //:
+    //: "Pre-norm": the norm sits inside each branch, so the stream itself is never normalised and
+    //: gradients flow straight down the additions — deep stacks train without warm-up tricks. A GPT is
+    //: token embeddings (+ positions), L such blocks, a final norm, and the LM head: a (V, C) matrix
+    //: that scores every vocabulary entry at every position (GPT-2 reuses the embedding matrix for it).
+    static func theBlock(_ chapter: ChapterContext) {
+        Console.section("3.1 The block: attention, then MLP, on a residual stream")
+        let config = GPTConfig.gpt2Style(.tiny)
+        var generator = SeededGenerator(seed: chapter.options.seed)
+        let block = Block("blocks.0", config: config, generator: &generator)
+        let x = Variable(Tensor.randomNormal([2, 16, config.embeddingSize], using: &chapter.random))  // (B, T, C)
+        let tape = Tape()
+        let y = block(x, tape)                                                                         // (B, T, C)
+        print("  x \(x.shape) → block → \(y.shape); ops recorded on the tape:")
+        print("  " + tape.operations.joined(separator: " → "))
+        print("  parameters: " + block.namedParameters.map { "\($0.0.replacingOccurrences(of: "blocks.0.", with: "")) \($0.1.shape)" }.joined(separator: ", "))
+    }
+
+    // MARK: - 3.2 Where the parameters and the FLOPs go
+
+    //: Each block holds 12·C² weights in the GPT-2 recipe (qkv 3C², projection C², MLP 8C²); the
+    //: embedding matrix V·C is a large share of a small model. A forward pass costs about 2 FLOPs per
+    //: weight used in a matrix product, per token, plus attention's two T-long products per layer
+    //: (4·L·C·T). The table is computed from each config alone and checked against the real tensors.
+    static func accounting() throws {
+        Console.section("3.2 Where the parameters and the FLOPs go")
+        var rows: [[String]] = []
+        for name in GPTConfig.presetNames {
+            let config = GPTConfig.preset(name)!
+            let accounting = ModelAccounting(config)
+            let actual = try GPT(config, seed: 0).parameters.parameterCount
+            rows.append([name, "\(config.layers)×\(config.embeddingSize), H \(config.heads)/G \(config.kvHeads)", Format.integer(accounting.total),
+                         actual == accounting.total ? "✓" : "✗ \(actual)",
+                         String(format: "%.1f M", Double(accounting.forwardFLOPsPerToken()) / 1e6)])
+        }
+        Console.printTable(["preset", "L×C, heads", "parameters", "= tensors", "forward FLOPs/token"], rows)
+        let small = ModelAccounting(.gpt2Style(.small))
+        print("  gpt2-small by component:")
+        Console.printTable(["component", "parameters", "share"], small.components.map {
+            [$0.component, Format.integer($0.count), String(format: "%.1f%%", 100 * Double($0.count) / Double(small.total))]
+        })
+    }
+}
