@@ -4,9 +4,12 @@ import PackageDescription
 
 // Hot loops want the machine's own vector unit (AVX2/FMA here). Release builds only: a learner builds
 // this package on their own machine, so `native` means theirs. See DESIGN.md, "Speed is part of the lesson".
+// Debug builds (what `make test` uses) still optimise the core with -O (checks kept): the tests and the
+// chapters' --quick smoke runs would otherwise spend minutes in unoptimised kernels.
 let fast: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-Xcc", "-march=native", "-target-cpu", "native"],
                  .when(platforms: [.linux], configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
 ]
 
 let package = Package(

@@ -29,6 +29,8 @@ print("Exercises scoreboard (edit Exercises/Stubs/ChNN.swift; steps in Exercises
 let totals = [
     scoreboard(Chapter00Checks.chapter, Chapter00Checks.all, Chapter00()),
     scoreboard(Chapter01Checks.chapter, Chapter01Checks.all, Chapter01()),
+    scoreboard(Chapter02Checks.chapter, Chapter02Checks.all, Chapter02()),
+    scoreboard(Chapter03Checks.chapter, Chapter03Checks.all, Chapter03()),
 ]
 let solved = totals.reduce(0) { $0 + $1.solved }, total = totals.reduce(0) { $0 + $1.total }
 print("\nTotal: \(solved)/\(total) exercises solved")
