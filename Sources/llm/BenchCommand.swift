@@ -31,9 +31,20 @@ struct BenchCommand: ParsableCommand {
         print("llm bench — \(threads) thread(s), median of \(repeats)")
         Benchmarks.foundation(into: &report, repeats: repeats)
         try Benchmarks.tokenizer(into: &report)
+        let peak = report.rows.first?.value ?? 1
+        try Benchmarks.modelStep(.gpt2Style(.small), batch: 16, name: "gpt2-small", peak: peak, repeats: min(repeats, 3), into: &report)
+        try Benchmarks.modelStep(.gpt2Style(.tiny), batch: 32, name: "gpt2-tiny", peak: peak, repeats: min(repeats, 5), into: &report)
+        let scaling = Benchmarks.attentionScaling(repeats: min(repeats, 5))
+        for (t, ms) in scaling { report.add("attention fwd+bwd, H 6 × D 64, T \(t)", ms, "ms", "B = 1") }
         print(report.table)
         let url = URL(fileURLWithPath: json)
         try report.write(to: url)
         print("  json: \(Chapter.relativePath(url.path))")
+        let plot = Plot.line([Series("attention forward + backward", x: scaling.map { Double($0.0) }, y: scaling.map(\.1))],
+                             title: "Attention cost against sequence length (B = 1, H = 6, D = 64): the T² term",
+                             xLabel: "sequence length T", yLabel: "milliseconds", logX: true, logY: true, points: true)
+        if let png = try Plotter(directory: url.deletingLastPathComponent()).save(plot, as: "attention-vs-length") {
+            print("  plot: \(Chapter.relativePath(png.path))")
+        }
     }
 }

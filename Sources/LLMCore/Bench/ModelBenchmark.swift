@@ -1,0 +1,45 @@
+// Introduced in Chapter 03. Model throughput: forward + backward tokens/s and MFU, and attention's cost
+// against sequence length (the quadratic term).
+
+import Foundation
+
+extension Benchmarks {
+    /// Forward + backward (no optimizer) of a GPT on random tokens: tokens/s and MFU against `peak`
+    /// (GFLOP/s), counting 6·N FLOPs per token plus attention's 12·L·H·D·T (nanoGPT's estimate).
+    public static func modelStep(_ config: GPTConfig, batch: Int, name: String, peak: Double, repeats: Int,
+                                 into report: inout BenchmarkReport) throws {
+        let model = try GPT(config, seed: 1)
+        var generator = SeededGenerator(seed: 2)
+        let t = config.contextLength
+        let ids = (0..<batch).map { _ in (0..<t).map { _ in generator.integer(below: config.vocabularySize) } }
+        let targets = (0..<(batch * t)).map { _ in generator.integer(below: config.vocabularySize) }
+        let parameters = model.parameters
+        let seconds = medianSeconds(repeats: repeats) {
+            let tape = Tape()
+            let loss = tape.crossEntropy(model(ids, tape), targets: targets)
+            parameters.zeroGrad()
+            tape.backward(loss)
+        }
+        let tokensPerSecond = Double(batch * t) / seconds
+        let accounting = ModelAccounting(config)
+        let flopsPerToken = Double(6 * accounting.nonEmbeddingPositionParameters + 12 * config.layers * config.heads * config.headSize * t)
+        let mfu = flopsPerToken * tokensPerSecond / (peak * 1e9)
+        report.add("\(name) fwd+bwd, B \(batch) × T \(t)", tokensPerSecond, "tokens/s",
+                   String(format: "MFU %.1f%% of sgemm; %.0f ms/step", 100 * mfu, seconds * 1000))
+    }
+
+    /// Attention forward + backward time for B = 1, H = 6, D = 64 at growing T; returns (T, milliseconds).
+    public static func attentionScaling(lengths: [Int] = [64, 128, 256, 512, 1024], repeats: Int) -> [(Int, Double)] {
+        var generator = SeededGenerator(seed: 3)
+        return lengths.map { t in
+            let qkv = Variable.parameter(Tensor.randomNormal([1, t, 3 * 6 * 64], using: &generator))
+            let seed = Tensor.randomNormal([1, t, 6 * 64], using: &generator)
+            let seconds = medianSeconds(repeats: repeats) {
+                let tape = Tape()
+                tape.backward(tape.attention(qkv, heads: 6, kvHeads: 6), seed: seed)
+                qkv.grad = nil
+            }
+            return (t, seconds * 1000)
+        }
+    }
+}
