@@ -44,8 +44,7 @@ func runProduct(_ name: String, _ arguments: [String], environment: [String: Str
 
 func scratchFolder(_ name: String = #function) -> URL {
     let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("llm-chapter-tests-\(ProcessInfo.processInfo.processIdentifier)-\(name.filter(\.isLetter))")
-    try? FileManager.default.removeItem(at: url)
+        .appendingPathComponent("llm-chapter-tests-\(ProcessInfo.processInfo.processIdentifier)-\(name.filter(\.isLetter))-\(UUID().uuidString)")
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
