@@ -13,8 +13,7 @@ final class TensorStorage: @unchecked Sendable {
 
     init(count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
-                                                   alignment: 64)
+        let raw = BufferPool.shared.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
@@ -23,7 +22,7 @@ final class TensorStorage: @unchecked Sendable {
         pointer.update(from: other.pointer, count: count)
     }
 
-    deinit { pointer.deallocate() }
+    deinit { BufferPool.shared.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride) }
 }
 
 /// A row-major array of `Float` with a shape, e.g. `[B, T, C]`.
