@@ -31,7 +31,7 @@ struct BenchCommand: ParsableCommand {
         print("llm bench — \(threads) thread(s), median of \(repeats)")
         Benchmarks.foundation(into: &report, repeats: repeats)
         try Benchmarks.tokenizer(into: &report)
-        let peak = report.rows.first?.value ?? 1
+        let peak = report.peak
         try Benchmarks.modelStep(.gpt2Style(.small), batch: 16, name: "gpt2-small", peak: peak, repeats: min(repeats, 3), into: &report)
         try Benchmarks.modelStep(.gpt2Style(.tiny), batch: 32, name: "gpt2-tiny", peak: peak, repeats: min(repeats, 5), into: &report)
         let scaling = Benchmarks.attentionScaling(repeats: min(repeats, 5))

@@ -4,6 +4,7 @@
 // involves products is reported against it, so the numbers mean the same on a laptop and on CI.
 // Later chapters append their rows (tokenizer MB/s, training tokens/s and MFU, generation tokens/s).
 
+import CBLAS
 import Foundation
 
 /// One measured figure.
@@ -20,6 +21,8 @@ public struct BenchmarkReport: Codable, Sendable {
     public var threads: Int
     public var date: String
     public var rows: [BenchmarkRow] = []
+    /// The sgemm peak (GFLOP/s) measured in this run: the denominator of every MFU.
+    public var peak: Double = 0
 
     public init(threads: Int) {
         self.threads = threads
@@ -69,11 +72,24 @@ public enum Benchmarks {
         let c = Tensor(zeros: [n, n])
         let flops = 2 * Double(n) * Double(n) * Double(n)
 
-        let raw = medianSeconds(repeats: repeats) {
+        // The peak: raw cblas_sgemm with OpenBLAS's own threads, and the same product split over our workers
+        // (OpenBLAS single-threaded in each, how the core calls it); the faster of the two is the reference,
+        // so no ratio below can flatter the core.
+        let split = medianSeconds(repeats: repeats) {
             BLAS.gemm(transposeA: false, transposeB: false, m: n, n: n, k: n, a: a.base, b: b.base, beta: 0, c: c.base)
         }
-        let peak = flops / raw / 1e9
-        report.add("sgemm \(n)³ (OpenBLAS)", peak, "GFLOP/s", "the peak every ratio below refers to")
+        openblas_set_num_threads(Int32(Parallel.threads))
+        let raw = medianSeconds(repeats: repeats) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                        a.base, Int32(n), b.base, Int32(n), 0, c.base, Int32(n))
+        }
+        Parallel.setThreads(Parallel.threads)
+        Thread.sleep(forTimeInterval: 0.5)  // OpenBLAS's threads spin a while after a product; let them go to sleep
+        let openBLASRate = flops / raw / 1e9, splitRate = flops / split / 1e9
+        let peak = max(openBLASRate, splitRate)
+        report.add("sgemm \(n)³, OpenBLAS threads", openBLASRate, "GFLOP/s", openBLASRate >= splitRate ? "peak: every ratio below refers to it" : "")
+        report.add("sgemm \(n)³, split over our workers", splitRate, "GFLOP/s", splitRate > openBLASRate ? "peak: every ratio below refers to it" : "")
+        report.peak = peak
 
         let va = Variable(a), vb = Variable(b)
         let throughTape = medianSeconds(repeats: repeats) { _ = Tape.inference.matmul(va, vb) }

@@ -3,8 +3,13 @@
 // for free, so Aᵀ·B costs the same as A·B.
 
 import CBLAS
+import Foundation
 
 public enum BLAS {
+    /// Whether big products are split over our workers (OpenBLAS single-threaded in each) instead of
+    /// left to OpenBLAS's own threads. See `Parallel` for why; `LLM_BLAS_THREADS=openblas` turns it off.
+    nonisolated(unsafe) public static var splitProducts = ProcessInfo.processInfo.environment["LLM_BLAS_THREADS"] != "openblas"
+
     /// `C = α · op(A) · op(B) + β · C` on row-major arrays, where op(A) is (M, K) and op(B) is (K, N).
     ///
     /// - Parameters:
@@ -23,12 +28,32 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
+        let lda = lda ?? (transposeA ? m : k), ldb = ldb ?? (transposeB ? k : n)
+        if splitProducts && !Parallel.insideWorker && m * n * k >= 1 << 21 && Parallel.threads > 1 {
+            // Split C's rows (or columns, when it has few rows) over our workers, OpenBLAS single-threaded in each.
+            if m >= n || m >= 2 * Parallel.threads {
+                Parallel.forEach(m, minimumPerWorker: 16, callsBLAS: true) { rows in
+                    let aStart = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
+                    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                                Int32(rows.count), Int32(n), Int32(k), alpha, aStart, Int32(lda), b, Int32(ldb),
+                                beta, c + rows.lowerBound * ldc, Int32(ldc))
+                }
+            } else {
+                Parallel.forEach(n, minimumPerWorker: 16, callsBLAS: true) { columns in
+                    let bStart = transposeB ? b + columns.lowerBound * ldb : b + columns.lowerBound
+                    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                                Int32(m), Int32(columns.count), Int32(k), alpha, a, Int32(lda), bStart, Int32(ldb),
+                                beta, c + columns.lowerBound, Int32(ldc))
+                }
+            }
+            return
+        }
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
                     transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(lda ?? (transposeA ? m : k)),
-                    b, Int32(ldb ?? (transposeB ? k : n)),
+                    a, Int32(lda),
+                    b, Int32(ldb),
                     beta, c, Int32(ldc))
     }
 

@@ -1,11 +1,15 @@
 // Introduced in Chapter 00. One parallel loop for the whole course, and the one place that decides
 // how many threads OpenBLAS may use.
 //
-// Two kinds of parallel work meet in a transformer: one big matrix product (OpenBLAS splits it over its
-// own threads) and many independent small pieces (rows of a norm, heads of attention). Running both at
-// once oversubscribes the cores: on a 2-core machine 2 workers × 2 BLAS threads ran small products at
-// half the speed of 2 workers × 1 BLAS thread (DESIGN.md). So `Parallel.forEach` tells OpenBLAS to use
-// one thread while its workers may call BLAS, and gives it all threads back afterwards.
+// Two kinds of parallel work meet in a transformer: big matrix products and many independent small
+// pieces (rows of a norm, heads of attention). Running OpenBLAS's threads and ours at once
+// oversubscribes the cores: on a 2-core machine 2 workers × 2 BLAS threads ran small products at half
+// the speed of 2 workers × 1 BLAS thread (DESIGN.md), and OpenBLAS's idle threads keep spinning
+// (sched_yield) for a while after each product, stealing time from our workers. So by default OpenBLAS
+// runs single-threaded and `BLAS.gemm` splits a big product over our workers itself (rows of C, or
+// columns when C has few rows): one pool of threads, no spinning, and as fast as OpenBLAS's own
+// threading at 1024³ (`make bench` prints both). `LLM_BLAS_THREADS=openblas` restores OpenBLAS's threads.
+// Loops nest safely: inside a worker, `forEach` runs serially.
 
 import CBLAS
 import Dispatch
@@ -24,7 +28,19 @@ public enum Parallel {
     /// Sets the worker count for our loops and for OpenBLAS. Call before parallel work starts.
     public static func setThreads(_ count: Int) {
         workers = max(1, count)
-        openblas_set_num_threads(Int32(workers))
+        openblas_set_num_threads(BLAS.splitProducts ? 1 : Int32(workers))
+    }
+
+    /// Whether the current thread is running a `forEach` chunk: a nested loop (a big product inside a
+    /// loop over attention heads, say) then runs serially instead of oversubscribing the cores.
+    public static var insideWorker: Bool { Thread.current.threadDictionary[workerKey] != nil }
+    private static let workerKey = "llm.parallel.worker"
+
+    private static func asWorker(_ body: () -> Void) {
+        let dictionary = Thread.current.threadDictionary
+        dictionary[workerKey] = true
+        body()
+        dictionary.removeObject(forKey: workerKey)
     }
 
     /// Runs `body` over `0..<count` split into at most `threads` contiguous ranges, one per worker.
@@ -33,12 +49,12 @@ public enum Parallel {
     ///   - callsBLAS: set when `body` calls BLAS; OpenBLAS then runs single-threaded inside the loop.
     public static func forEach(_ count: Int, minimumPerWorker: Int = 1, callsBLAS: Bool = false,
                                _ body: (Range<Int>) -> Void) {
-        let chunks = min(workers, count / max(1, minimumPerWorker))
+        let chunks = insideWorker ? 1 : min(workers, count / max(1, minimumPerWorker))
         if chunks <= 1 {
             if count > 0 { body(0..<count) }
             return
         }
-        if callsBLAS { openblas_set_num_threads(1) }
+        if callsBLAS && !BLAS.splitProducts { openblas_set_num_threads(1) }
         withoutActuallyEscaping(body) { escapable in
             // Swift 6 checks that closures crossing threads are Sendable; our bodies capture unsafe
             // pointers to disjoint ranges, which is safe by construction. This box is the one place
@@ -46,10 +62,10 @@ public enum Parallel {
             let box = UncheckedSendable(escapable)
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let lower = chunk * count / chunks, upper = (chunk + 1) * count / chunks
-                box.value(lower..<upper)
+                asWorker { box.value(lower..<upper) }
             }
         }
-        if callsBLAS { openblas_set_num_threads(Int32(workers)) }
+        if callsBLAS && !BLAS.splitProducts { openblas_set_num_threads(Int32(workers)) }
     }
 
     /// Runs `body(worker, range)` like `forEach` and also hands each worker its index, so it can
@@ -58,7 +74,7 @@ public enum Parallel {
     @discardableResult
     public static func forEachWorker(_ count: Int, minimumPerWorker: Int = 1,
                                      _ body: (_ worker: Int, Range<Int>) -> Void) -> Int {
-        let chunks = max(1, min(workers, count / max(1, minimumPerWorker)))
+        let chunks = insideWorker ? 1 : max(1, min(workers, count / max(1, minimumPerWorker)))
         if chunks == 1 {
             body(0, 0..<count)
             return 1
@@ -66,7 +82,7 @@ public enum Parallel {
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedSendable(escapable)
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                box.value(chunk, chunk * count / chunks..<(chunk + 1) * count / chunks)
+                asWorker { box.value(chunk, chunk * count / chunks..<(chunk + 1) * count / chunks) }
             }
         }
         return chunks
