@@ -10,7 +10,7 @@
 
 import Foundation
 
-public final class AdamW {
+public final class AdamW: Optimizer {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
     public let parameters: [Variable]
@@ -29,6 +29,16 @@ public final class AdamW {
         first = parameters.map { Tensor(zeros: $0.shape) }
         second = parameters.map { Tensor(zeros: $0.shape) }
         decays = parameters.map { $0.shape.count >= 2 && !$0.name.contains("embeddings") }
+    }
+
+    public func state() -> [(String, Tensor)] {
+        parameters.indices.flatMap { k in [("m.\(parameters[k].name)", first[k]), ("v.\(parameters[k].name)", second[k])] }
+    }
+
+    public func restore(_ tensors: [String: Tensor], step: Int) throws {
+        first = try parameters.map { try restoredBuffer(tensors, "m.\($0.name)", shape: $0.shape) }
+        second = try parameters.map { try restoredBuffer(tensors, "v.\($0.name)", shape: $0.shape) }
+        self.step = step
     }
 
     /// One update from the parameters' current gradients (parameters without a gradient are skipped).
