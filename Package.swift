@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "ch01", targets: ["Ch01Tokenizer"]),
         .executable(name: "ch02", targets: ["Ch02Attention"]),
         .executable(name: "ch03", targets: ["Ch03Transformer"]),
+        .executable(name: "ch04", targets: ["Ch04Pretraining"]),
         .executable(name: "exercises", targets: ["ExerciseScoreboard"]),
         .library(name: "LLMCore", targets: ["LLMCore"]),
     ],
@@ -53,6 +54,8 @@ let package = Package(
                           path: "Chapters/02-Attention"),
         .executableTarget(name: "Ch03Transformer", dependencies: ["LLMCore", "ChapterSupport"],
                           path: "Chapters/03-Transformer"),
+        .executableTarget(name: "Ch04Pretraining", dependencies: ["LLMCore", "ChapterSupport"],
+                          path: "Chapters/04-Pretraining"),
 
         // MARK: The practitioner's command line
         .executableTarget(
@@ -69,7 +72,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
-        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "Ch01Tokenizer", "Ch02Attention", "Ch03Transformer", "llm"]),
+        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "Ch01Tokenizer", "Ch02Attention", "Ch03Transformer", "Ch04Pretraining", "llm"]),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseKit", "Exercises", "ExerciseSolutions"]),
     ]
 )

@@ -42,7 +42,7 @@ struct TransformerChapter: ParsableCommand {
         let chapter = try ChapterContext(options: options, chapter: "03-transformer")
         let tokenizerFolder = URL(fileURLWithPath: tokenizer ?? "\(options.runDirectory)/tokenizer")
         let text = try corpus.map { try Corpus.load(path: $0) } ?? Corpus.fortunes(.english)
-        let bpe = try Self.loadTokenizer(tokenizerFolder, corpus: text, quick: options.quick)
+        let bpe = try ChapterInputs.tokenizer(tokenizerFolder, corpus: text, quick: options.quick)
         Console.chapter("Chapter 03 — The Transformer",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
         Self.theBlock(chapter)                                          // 3.1
@@ -50,20 +50,6 @@ struct TransformerChapter: ParsableCommand {
         let model = try Self.forwardOnTokens(bpe, text, chapter)        // 3.3
         try Self.objectives(bpe, text, chapter)                         // 3.4
         try Self.checkpoint(model, bpe, chapter)                        // 3.5
-    }
-
-    /// The Chapter 01 tokenizer; in --quick mode a small one is trained when it is missing.
-    static func loadTokenizer(_ folder: URL, corpus: Corpus, quick: Bool) throws -> BPETokenizer {
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent(BPETokenizer.rankFileName).path) || !quick {
-            do {
-                return try BPETokenizer.load(from: folder)
-            } catch TokenizerError.corruptFile(let path, 0, "the file does not exist") {
-                throw CourseError.invalidValue(name: "tokenizer", value: path,
-                                               expected: "the Chapter 01 tokenizer: run 'swift run -c release ch01' (or 'make course') first, or pass --tokenizer DIR")
-            }
-        }
-        print("(no tokenizer in \(folder.path): training a small one for --quick; run ch01 for the course tokenizer)")
-        return try BPETrainer.train(documents: corpus.entries.prefix(2000).map(\.text), vocabularySize: 1024).tokenizer
     }
 
     // MARK: - 3.1 The block: attention, then MLP, on a residual stream

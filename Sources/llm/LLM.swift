@@ -1,5 +1,5 @@
 // The practitioner's command line: the same core as the chapters, without the story.
-// Subcommands grow chapter by chapter: `llm bench`, `llm tokenizer`; train, generate, eval later.
+// Subcommands grow chapter by chapter: `llm bench`, `llm tokenizer`, `llm checkpoint`, `llm train`; generate, eval later.
 
 import ArgumentParser
 import ChapterSupport
@@ -12,7 +12,7 @@ struct LLM: ParsableCommand {
         commandName: "llm",
         abstract: "An LLM built from scratch in Swift: the course's core as a command line.",
         version: LLMCore.version,
-        subcommands: [BenchCommand.self, TokenizerCommand.self, CheckpointCommand.self])
+        subcommands: [BenchCommand.self, TokenizerCommand.self, CheckpointCommand.self, TrainCommand.self])
 
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
 }

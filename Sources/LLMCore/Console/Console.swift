@@ -2,10 +2,14 @@
 // Output goes to standard output so that a chapter's run reads like an executed notebook.
 
 import Foundation
+import GnuplotBridge
 
 public enum Console {
     /// Whether standard output is a terminal (progress bars redraw in place only there).
     public static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
+    /// Line-buffers standard output, so progress shows up in pipes and logs as it happens.
+    public static func lineBuffered() { llm_line_buffer_stdout() }
 
     /// Prints a chapter title block.
     public static func chapter(_ title: String, subtitle: String = "") {

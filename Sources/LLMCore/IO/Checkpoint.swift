@@ -24,8 +24,8 @@ public enum Checkpoint {
     }
 
     /// Reads a checkpoint's config (a clear error when it is missing, malformed or unusable).
-    public static func config(in folder: URL) throws -> GPTConfig {
-        let url = folder.appendingPathComponent(configFileName)
+    public static func config(in folder: URL, file: URL? = nil) throws -> GPTConfig {
+        let url = file ?? folder.appendingPathComponent(configFileName)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw CheckpointError(path: url.path, reason: "the file does not exist")
         }

@@ -178,7 +178,8 @@ public final class Trainer {
 
     /// A trainer continuing from the checkpoint in `folder` (falls back to `folder.previous` when a save
     /// was interrupted between its two renames).
-    public static func resume(from folder: URL, data: TokenDataset) throws -> Trainer {
+    /// `steps` changes the run's total (to train further than first planned); the schedule follows it.
+    public static func resume(from folder: URL, data: TokenDataset, steps: Int? = nil) throws -> Trainer {
         let manager = FileManager.default
         var source = folder
         if !manager.fileExists(atPath: folder.path), manager.fileExists(atPath: folder.appendingPathExtension("previous").path) {
@@ -190,7 +191,9 @@ public final class Trainer {
               let saved = try? JSONDecoder().decode(TrainingCheckpoint.self, from: stateData) else {
             throw CheckpointError(path: stateURL.path, reason: "missing or not a training state; it cannot be resumed")
         }
-        let trainer = try Trainer(model: model, data: data, config: saved.config, checkpointFolder: folder)
+        var config = saved.config
+        if let steps { config.steps = steps }
+        let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: folder)
         let optimizerFile = try SafetensorsFile.read(source.appendingPathComponent(optimizerFileName))
         var buffers: [String: Tensor] = [:]
         for entry in optimizerFile.entries { buffers[entry.name] = try optimizerFile.tensor(entry.name) }

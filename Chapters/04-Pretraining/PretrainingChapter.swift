@@ -1,0 +1,136 @@
+//: # Chapter 04 — Pretraining
+//:
+//: What we build: the loop that turns a random transformer into a language model, and the habits that
+//: keep it honest — a validation split, a baseline to beat, learning-rate warmup and decay, gradient
+//: clipping, checkpoints you can resume from exactly, and a guard that stops a diverging run. We compare
+//: SGD with AdamW, train the course model (GPT-2 recipe, 'small') on the fortunes, train the Llama
+//: recipe on the same token budget, watch a model memorise a tiny corpus, and glance at scaling.
+//:
+//: What we leave out: mixed precision, data parallelism, μP. The course run is minutes, not days: its
+//: samples read like fortunes only in their rhythm.
+//:
+//: Run it: `swift run -c release ch04` (about 12 minutes on 2 cores; `--quick` under 30 seconds).
+//: Needs the Chapter 01 tokenizer (`runs/course/tokenizer/`); with `--quick` it trains a small one if
+//: missing. Writes the base model to `runs/course/pretrain/checkpoint/` for Chapters 05–10, and plots to
+//: `runs/course/04-pretraining/`: `optimizers.png`, `schedules.png`, `course-run.png`,
+//: `recipes.png`, `overfitting.png`, `scaling.png`.
+//:
+//: Legend: B batch, T context length, C embedding size, V vocabulary, L layers, N parameters.
+
+import ArgumentParser
+import ChapterSupport
+import Foundation
+import LLMCore
+
+@main
+struct PretrainingChapter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ch04",
+        abstract: "Chapter 04 — Pretraining: a fast, resumable, honest training loop and the course base model.")
+
+    @OptionGroup var options: ChapterOptions
+
+    @Option(help: "A UTF-8 text file or folder to train on (default: the English fortunes).")
+    var corpus: String?
+
+    @Option(help: "The tokenizer folder (default: <run-dir>/tokenizer, written by Chapter 01).")
+    var tokenizer: String?
+
+    @Option(help: "Steps of the course run (default: 200, or 30 with --quick).")
+    var steps: Int?
+
+    static func main() { Foundation.exit(Chapter.main(Self.self)) }
+
+    mutating func validate() throws {
+        if let steps { try requireFlag("--steps", steps, in: 1...1_000_000) }
+    }
+
+    func run() throws {
+        let chapter = try ChapterContext(options: options, chapter: "04-pretraining")
+        let pretrainFolder = URL(fileURLWithPath: options.runDirectory).appendingPathComponent("pretrain")
+        let text = try corpus.map { try Corpus.load(path: $0) } ?? Corpus.fortunes(.english)
+        let bpe = try ChapterInputs.tokenizer(URL(fileURLWithPath: tokenizer ?? "\(options.runDirectory)/tokenizer"),
+                                              corpus: text, quick: options.quick)
+        Console.chapter("Chapter 04 — Pretraining",
+                        subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
+        let peak = Benchmarks.quickPeak()
+        let context = options.quick ? 64 : 256
+        let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: context, cacheFolder: pretrainFolder)
+        Self.objective(data, peak: peak)                                                         // 4.1
+        try Self.optimizers(data, chapter)                                                       // 4.2
+        try Self.schedules(chapter)                                                              // 4.3
+        let course = try Self.courseRun(data, bpe, chapter, peak: peak, folder: pretrainFolder,
+                                        steps: steps ?? (options.quick ? 30 : 200))             // 4.4
+        try Self.llamaRecipe(data, chapter, peak: peak, against: course)                         // 4.5
+        try Self.overfitting(text, bpe, chapter)                                                 // 4.6
+        try Self.scaling(data, chapter)                                                          // 4.7
+    }
+
+    // MARK: - 4.1 The objective, and the baseline to beat
+
+    //: Pretraining asks one thing at every position: the next token. The loss is the cross-entropy
+    //: −ln p(next), averaged over positions — the number of nats the model needs to encode the text, so
+    //: lower means it predicts better; e^loss, the perplexity, is how many tokens it is "choosing between".
+    //: Before training anything, two baselines: a model that knows nothing scores ln V; one that knows
+    //: only how frequent each token is (unigram) scores the entropy of those frequencies. A model that
+    //: does not beat the unigram baseline has learned nothing about context.
+    static func objective(_ data: TokenDataset, peak: Double) {
+        Console.section("4.1 The objective, and the baseline to beat")
+        Console.keyValues([
+            ("training tokens", Format.integer(data.train.count)),
+            ("validation tokens", "\(Format.integer(data.validation.count)) (every 10th fortune, never trained on)"),
+            ("knows nothing: ln V", "\(Format.fixed(log(Double(data.vocabularySize)))) nats  (perplexity \(data.vocabularySize))"),
+            ("unigram baseline", "\(Format.fixed(data.unigramLoss)) nats  (perplexity \(Format.fixed(exp(data.unigramLoss), 0)))"),
+            ("sgemm peak for MFU", String(format: "%.0f GFLOP/s on %d threads", peak, Parallel.threads)),
+        ])
+    }
+
+    // MARK: - 4.2 SGD against AdamW
+
+    //: SGD moves every weight by the same multiple of its gradient. Adam divides each weight's step by a
+    //: running estimate of its gradient's size, so rarely-updated embeddings and busy attention weights
+    //: both move at a sensible pace; AdamW adds weight decay applied to the weights directly. Same model,
+    //: same batches, same steps, each optimizer at a learning rate that suits it.
+    static func optimizers(_ data: TokenDataset, _ chapter: ChapterContext) throws {
+        Console.section("4.2 SGD against AdamW")
+        let steps = chapter.quick ? 20 : 120
+        var curves: [Series] = []
+        for (name, rate) in [("sgd", Float(0.1)), ("adamw", Float(3e-3))] {
+            let model = try GPT(smallConfig(data, width: 64, layers: 2, context: 64), seed: chapter.options.seed)
+            var config = TrainingConfig(steps: steps, batchSize: 8)
+            (config.optimizer, config.learningRate, config.minimumLearningRate, config.warmupSteps) = (name, rate, rate, 0)
+            config.evaluateEvery = steps
+            let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: nil)
+            try trainer.run(label: "  \(name)", quiet: true)
+            print("  \(name.padding(toLength: 5, withPad: " ", startingAt: 0)) (η = \(rate)): loss \(Format.fixed(trainer.state.trainLosses[0])) → \(Format.fixed(trainer.state.trainLosses.suffix(10).reduce(0, +) / 10)), validation \(Format.fixed(trainer.state.validation.last?.loss ?? .nan))")
+            curves.append(Series(name == "sgd" ? "SGD + momentum 0.9, η = 0.1" : "AdamW, η = 3e-3", y: trainer.state.trainLosses))
+        }
+        try chapter.plot(.line(curves, title: "Same model, same batches: SGD against AdamW", xLabel: "step", yLabel: "training loss (nats)"),
+                         as: "optimizers")
+    }
+
+    /// A GPT-2-recipe config sized for quick experiments, with the dataset's vocabulary.
+    static func smallConfig(_ data: TokenDataset, width: Int, layers: Int, context: Int) -> GPTConfig {
+        GPTConfig.gpt2Style(vocabularySize: data.vocabularySize, contextLength: context, layers: layers,
+                            heads: max(1, width / 32), embeddingSize: width)
+    }
+
+    // MARK: - 4.3 Learning-rate schedules
+
+    //: Early on, gradients are large and Adam's size estimates are poor: a short linear **warmup** keeps
+    //: the first steps small. Later, a smaller learning rate lets the weights settle into a minimum
+    //: instead of bouncing around it: **cosine decay** lowers it smoothly to a floor. Our runs use both.
+    static func schedules(_ chapter: ChapterContext) throws {
+        Console.section("4.3 Learning-rate schedules")
+        let total = 200
+        let cosine = CosineSchedule(peak: 3e-3, minimum: 3e-4, warmup: 20, total: total)
+        let steps = Array(1...total)
+        try chapter.plot(.line([Series("warmup 20 + cosine to 3e-4", x: steps.map(Double.init), y: steps.map { Double(cosine.rate(at: $0)) }),
+                                Series("constant 3e-3", x: [1, Double(total)], y: [3e-3, 3e-3]),
+                                Series("no warmup, cosine", x: steps.map(Double.init),
+                                       y: steps.map { Double(CosineSchedule(peak: 3e-3, minimum: 3e-4, warmup: 0, total: total).rate(at: $0)) })],
+                               title: "Learning-rate schedules", xLabel: "step", yLabel: "learning rate"),
+                         as: "schedules")
+        print("  warmup + cosine: step 1 → \(String(format: "%.1e", cosine.rate(at: 1))), step 20 → \(String(format: "%.1e", cosine.rate(at: 20))), step 110 → \(String(format: "%.1e", cosine.rate(at: 110))), step 200 → \(String(format: "%.1e", cosine.rate(at: 200)))")
+    }
+}
