@@ -33,7 +33,10 @@ struct BenchCommand: ParsableCommand {
         try Benchmarks.tokenizer(into: &report)
         let peak = report.peak
         try Benchmarks.modelStep(.gpt2Style(.small), batch: 16, name: "gpt2-small", peak: peak, repeats: min(repeats, 3), into: &report)
-        try Benchmarks.modelStep(.gpt2Style(.tiny), batch: 32, name: "gpt2-tiny", peak: peak, repeats: min(repeats, 5), into: &report)
+        for threads in Set([1, Parallel.threads]).sorted() {
+            try Benchmarks.trainingStep(.gpt2Style(.tiny), batch: 32, name: "tiny", threads: threads, repeats: min(repeats, 5), into: &report)
+            try Benchmarks.trainingStep(.gpt2Style(.small), batch: 16, name: "small", threads: threads, repeats: min(repeats, 3), into: &report)
+        }
         let scaling = Benchmarks.attentionScaling(repeats: min(repeats, 5))
         for (t, ms) in scaling { report.add("attention fwd+bwd, H 6 × D 64, T \(t)", ms, "ms", "B = 1") }
         print(report.table)
