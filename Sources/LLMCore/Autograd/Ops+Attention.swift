@@ -121,12 +121,47 @@ func attentionForward(_ qkv: Tensor, heads: Int, kvHeads: Int, causal: Bool, key
     }
 }
 
+/// Lane masks for a final chunk that keeps its first n lanes: `add` (0 or −∞) and `keep` (1 or 0). Plain
+/// SIMD arithmetic with these is much faster than element-wise tail loops or `replacing(with:where:)`.
+private let tailAdd: [Float16x] = (0...16).map { n in Float16x((0..<16).map { $0 < n ? 0 : -Float.infinity }) }
+private let tailKeep: [Float16x] = (0...16).map { n in Float16x((0..<16).map { $0 < n ? 1 : 0 }) }
+
+/// Softmax over `row[0..<visible]` reading whole 16-lane chunks up to `limit` (a multiple of 16 that
+/// covers `visible`, within the row): the lanes past `visible` are masked arithmetically.
+@inline(__always)
+func causalSoftmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, limit: Int) {
+    let lastStart = limit - 16
+    let add = tailAdd[visible - lastStart], keep = tailKeep[visible - lastStart]
+    var best = Float16x(repeating: -.infinity)
+    var i = 0
+    while i < lastStart { runningMax(&best, loadLanes(row + i, 16)); i += 16 }
+    runningMax(&best, loadLanes(row + lastStart, 16) + add)
+    let maximum = horizontalMax(best)
+    var total = Float16x()
+    i = 0
+    while i < limit {
+        var e = fastExp(loadLanes(row + i, 16) - maximum)
+        if i == lastStart { e *= keep }
+        storeLanes(e, row + i, 16)
+        total += e
+        i += 16
+    }
+    let inverse = 1 / horizontalSum(total)
+    i = 0
+    while i < limit { storeLanes(loadLanes(row + i, 16) * inverse, row + i, 16); i += 16 }
+}
+
 /// Softmax of `row[0..<visible]` over the keys `keys` allows (all when nil), in place; every other
 /// entry becomes exactly 0. A row with no visible key becomes all zeros.
 @inline(__always)
 func maskedSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int, visible: Int, keys: [Bool]?) {
     guard let keys else {
-        Kernels.softmaxRow(row, row, count: visible)
+        let limit = min(count, (visible + 15) / 16 * 16)
+        if limit % 16 == 0 {
+            causalSoftmaxRow(row, visible: visible, limit: limit)
+        } else {
+            Kernels.softmaxRow(row, row, count: visible)
+        }
         for j in visible..<count { row[j] = 0 }
         return
     }

@@ -62,7 +62,7 @@ public enum Kernels {
         var i = 0
         while i < count {
             let n = min(16, count - i)
-            total += Double(loadLanes(x + i, n).sum())
+            total += Double(horizontalSum(loadLanes(x + i, n)))
             i += 16
         }
         return total
@@ -136,14 +136,21 @@ public enum Kernels {
     public static func softmaxRow(_ row: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) -> Float {
         let maximum = rowMax(row, count)
         var i = 0, total = Float16x()
-        while i < count {
-            let n = min(16, count - i)
-            let e = fastExp(loadLanes(row + i, n) - maximum)
-            storeLanes(e, out + i, n)
-            total += n == 16 ? e : e.replacing(with: 0, where: laneIndex .>= Int32(n))
+        while i + 16 <= count {
+            let e = fastExp(loadLanes(row + i, 16) - maximum)
+            storeLanes(e, out + i, 16)
+            total += e
             i += 16
         }
-        let sum = total.sum()
+        var sum = horizontalSum(total)
+        if i < count {  // the tail, lane by lane (SIMD `replacing(with:where:)` is a slow generic path)
+            let n = count - i
+            let e = fastExp(loadLanes(row + i, n) - maximum)
+            for k in 0..<n {
+                out[i + k] = e[k]
+                sum += e[k]
+            }
+        }
         let inverse = 1 / sum
         i = 0
         while i < count {
@@ -154,8 +161,6 @@ public enum Kernels {
         return maximum + logf(sum)
     }
 
-    /// 0, 1, …, 15: for masking the lanes past a row's end.
-    static let laneIndex = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 
     /// The largest element of a row (−∞ for an empty row).
     @inline(__always)
@@ -163,9 +168,9 @@ public enum Kernels {
         var best = Float16x(repeating: -.infinity)
         var i = 0
         while i < count {
-            best = pointwiseMax(best, loadLanes(row + i, min(16, count - i), fill: -.infinity))
+            runningMax(&best, loadLanes(row + i, min(16, count - i), fill: -.infinity))
             i += 16
         }
-        return best.max()
+        return horizontalMax(best)
     }
 }
