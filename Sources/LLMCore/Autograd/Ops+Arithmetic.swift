@@ -38,8 +38,8 @@ extension Tape {
             let dOut = output.grad!.base
             if a.requiresGrad { a.withGradient { Kernels.axpy(1, dOut, $0, count: a.value.count) } }
             if b.requiresGrad {
-                b.withGradient { dB in  // Σ over the copies
-                    for copy in 0..<copies { Kernels.axpy(1, dOut + copy * width, dB, count: width) }
+                b.withGradient { dB in  // Σ over the copies, each worker owning a slice of b's columns
+                    Kernels.sumCopies(dOut, copies: copies, width: width, into: dB)
                 }
             }
         }

@@ -20,9 +20,14 @@ extension Tape {
         }
         return record("embedding", out, inputs: [table]) { output in
             let dOut = output.grad!.base
-            // Serial: two positions may share a token, and their rows must not be added at once.
+            // Two positions may share a token, so workers split the columns, not the positions.
             table.withGradient { dTable in
-                for (i, id) in ids.enumerated() { Kernels.axpy(1, dOut + i * c, dTable + id * c, count: c) }
+                Parallel.forEach(c, minimumPerWorker: max(16, Kernels.elementsPerWorker / max(ids.count, 1))) { columns in
+                    for (i, id) in ids.enumerated() {
+                        let source = dOut + i * c + columns.lowerBound, target = dTable + id * c + columns.lowerBound
+                        for j in 0..<columns.count { target[j] += source[j] }
+                    }
+                }
             }
         }
     }

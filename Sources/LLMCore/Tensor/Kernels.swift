@@ -56,6 +56,22 @@ public enum Kernels {
         if count > 0 { cblas_saxpy(Int32(count), alpha, x, 1, y, 1) }
     }
 
+    /// out[j] += Σ_c x[c·width + j]: the gradient of a broadcast operand, summed over its copies. Workers
+    /// split the columns, so no two write the same element.
+    public static func sumCopies(_ x: UnsafePointer<Float>, copies: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+        Parallel.forEach(width, minimumPerWorker: max(16, elementsPerWorker / max(copies, 1))) { columns in
+            for copy in 0..<copies {
+                let row = x + copy * width
+                var j = columns.lowerBound
+                while j < columns.upperBound {
+                    let n = min(16, columns.upperBound - j)
+                    storeLanes(loadLanes(out + j, n) + loadLanes(row + j, n), out + j, n)
+                    j += 16
+                }
+            }
+        }
+    }
+
     /// Σ x[i] in Double (exact enough for losses and checks over millions of elements).
     public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {
         var total: Double = 0
