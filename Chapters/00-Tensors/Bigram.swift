@@ -17,8 +17,7 @@ struct CharacterData {
 
 extension TensorsChapter {
     /// The chapter's corpus text, split into entries. Throws a one-line error for a missing or empty corpus.
-    static func loadText(_ path: String?) throws -> (train: String, validation: String) {
-        let corpus = try path.map { try Corpus.load(path: $0) } ?? Corpus.fortunes(.english)
+    static func loadText(_ corpus: Corpus) throws -> (train: String, validation: String) {
         // Every 10th entry is held out: a deterministic split by entry, so no fortune is in both.
         var train: [String] = [], validation: [String] = []
         for (i, entry) in corpus.entries.enumerated() {

@@ -29,8 +29,7 @@ struct TensorsChapter: ParsableCommand {
 
     @OptionGroup var options: ChapterOptions
 
-    @Option(help: "A UTF-8 text file or folder to learn from (default: the English fortunes in \(Corpus.fortunesDirectory)).")
-    var corpus: String?
+    @OptionGroup var corpus: CorpusOption   // default: the English fortunes
 
     @Option(help: "Training steps for the bigram model (default: 1500, or 150 with --quick).")
     var steps: Int?
@@ -48,7 +47,7 @@ struct TensorsChapter: ParsableCommand {
     func run() throws {
         // Set-up first, so that a bad --run-dir or --corpus fails now and not after a minute of work.
         let chapter = try ChapterContext(options: options, chapter: "00-tensors")
-        let text = try Self.loadText(corpus)
+        let text = try Self.loadText(try corpus.load(default: .english))
         Console.chapter("Chapter 00 — Tensors and autograd",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
 

@@ -27,8 +27,7 @@ struct TokenizerChapter: ParsableCommand {
 
     @OptionGroup var options: ChapterOptions
 
-    @Option(help: "A UTF-8 text file or folder to train on (default: the English and Chinese fortunes in \(Corpus.fortunesDirectory)).")
-    var corpus: String?
+    @OptionGroup var corpus: CorpusOption   // default: the English and Chinese fortunes
 
     @Option(name: .customLong("vocab-size"), help: "Vocabulary size of the course tokenizer: 256 bytes + merges + 4 special tokens.")
     var vocabularySize: Int = 4096
@@ -42,7 +41,7 @@ struct TokenizerChapter: ParsableCommand {
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "01-tokenizer")
         let tokenizerFolder = URL(fileURLWithPath: options.runDirectory).appendingPathComponent("tokenizer")
-        let corpus = try corpus.map { try Corpus.load(path: $0) } ?? Corpus.fortunes(.all)
+        let corpus = try corpus.load(default: .all)
         let documents = corpus.entries.map(\.text)
         Console.chapter("Chapter 01 — Tokenizer: byte-level BPE",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")

@@ -30,19 +30,15 @@ struct TransformerChapter: ParsableCommand {
 
     @OptionGroup var options: ChapterOptions
 
-    @Option(help: "The tokenizer folder (default: <run-dir>/tokenizer, written by Chapter 01).")
-    var tokenizer: String?
-
-    @Option(help: "A UTF-8 text file or folder for the objectives demo (default: the fortunes).")
-    var corpus: String?
+    @OptionGroup var tokenizer: TokenizerOption
+    @OptionGroup var corpus: CorpusOption   // default: the English fortunes
 
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
 
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "03-transformer")
-        let tokenizerFolder = URL(fileURLWithPath: tokenizer ?? "\(options.runDirectory)/tokenizer")
-        let text = try corpus.map { try Corpus.load(path: $0) } ?? Corpus.fortunes(.english)
-        let bpe = try ChapterInputs.tokenizer(tokenizerFolder, corpus: text, quick: options.quick)
+        let text = try corpus.load(default: .english)
+        let bpe = try tokenizer.load(options, corpus: text)
         Console.chapter("Chapter 03 — The Transformer",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
         Self.theBlock(chapter)                                          // 3.1

@@ -30,11 +30,8 @@ struct PretrainingChapter: ParsableCommand {
 
     @OptionGroup var options: ChapterOptions
 
-    @Option(help: "A UTF-8 text file or folder to train on (default: the English fortunes).")
-    var corpus: String?
-
-    @Option(help: "The tokenizer folder (default: <run-dir>/tokenizer, written by Chapter 01).")
-    var tokenizer: String?
+    @OptionGroup var corpus: CorpusOption   // default: the English fortunes
+    @OptionGroup var tokenizer: TokenizerOption
 
     @Option(help: "Steps of the course run (default: 200, or 30 with --quick).")
     var steps: Int?
@@ -48,9 +45,8 @@ struct PretrainingChapter: ParsableCommand {
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "04-pretraining")
         let pretrainFolder = URL(fileURLWithPath: options.runDirectory).appendingPathComponent("pretrain")
-        let text = try corpus.map { try Corpus.load(path: $0) } ?? Corpus.fortunes(.english)
-        let bpe = try ChapterInputs.tokenizer(URL(fileURLWithPath: tokenizer ?? "\(options.runDirectory)/tokenizer"),
-                                              corpus: text, quick: options.quick)
+        let text = try corpus.load(default: .english)
+        let bpe = try tokenizer.load(options, corpus: text)
         Console.chapter("Chapter 04 — Pretraining",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
         let peak = Benchmarks.quickPeak()

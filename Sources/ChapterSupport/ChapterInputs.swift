@@ -1,6 +1,7 @@
 // Introduced in Chapter 03. What later chapters read from earlier ones, with the message that says
 // which command makes it when it is missing.
 
+import ArgumentParser
 import Foundation
 import LLMCore
 
@@ -20,5 +21,32 @@ public enum ChapterInputs {
         }
         print("(no tokenizer in \(folder.path): training a small one for --quick; run ch01 for the course tokenizer)")
         return try BPETrainer.train(documents: corpus.entries.prefix(2000).map(\.text), vocabularySize: 1024).tokenizer
+    }
+}
+
+/// `--corpus PATH`, shared by the chapters that read text.
+public struct CorpusOption: ParsableArguments {
+    @Option(help: "A UTF-8 text file or folder to learn from (default: the fortune collections in \(Corpus.fortunesDirectory)).")
+    public var corpus: String?
+
+    public init() {}
+
+    /// The corpus at `--corpus`, or the default fortunes in `language`.
+    public func load(default language: Corpus.Language) throws -> Corpus {
+        try corpus.map { try Corpus.load(path: $0) } ?? Corpus.fortunes(language)
+    }
+}
+
+/// `--tokenizer DIR`, shared by the chapters that read the Chapter 01 tokenizer.
+public struct TokenizerOption: ParsableArguments {
+    @Option(help: "The tokenizer folder (default: <run-dir>/tokenizer, written by Chapter 01).")
+    public var tokenizer: String?
+
+    public init() {}
+
+    /// The tokenizer at `--tokenizer` or in `<run-dir>/tokenizer` (see `ChapterInputs.tokenizer`).
+    public func load(_ options: ChapterOptions, corpus: Corpus) throws -> BPETokenizer {
+        try ChapterInputs.tokenizer(URL(fileURLWithPath: tokenizer ?? "\(options.runDirectory)/tokenizer"),
+                                    corpus: corpus, quick: options.quick)
     }
 }

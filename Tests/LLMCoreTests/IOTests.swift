@@ -11,6 +11,31 @@ func temporaryFolder(_ name: String = #function) -> URL {
     return url
 }
 
+/// Runs Tests/Fixtures/`script` with python3 and returns its standard output; nil (after printing why)
+/// when python3 or the Python package `needs` is missing — the script exits with 3 then.
+func runPythonFixture(_ script: String, _ arguments: [String], needs package: String) throws -> Data? {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/\(script)")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", url.path] + arguments
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = Pipe()
+    do { try process.run() } catch {
+        print("skipped: python3 not found (\(error))")
+        return nil
+    }
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    if process.terminationStatus == 3 || process.terminationStatus == 127 {
+        print("skipped: Python \(package) is not installed (make deps installs it)")
+        return nil
+    }
+    #expect(process.terminationStatus == 0, "\(script) exited with \(process.terminationStatus)")
+    return data
+}
+
 @Suite("Corpus")
 struct CorpusTests {
     @Test("fortune entries, topics, attributions and escape codes")

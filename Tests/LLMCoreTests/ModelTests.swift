@@ -139,21 +139,8 @@ struct CheckpointTests {
         let folder = temporaryFolder()
         let model = try GPT(microConfigs()[1], seed: 6)
         try Checkpoint.save(model, to: folder)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/safetensors_check.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, folder.appendingPathComponent(Checkpoint.weightsFileName).path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        do { try process.run() } catch { print("skipped: python3 not found"); return }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        if process.terminationStatus == 3 || process.terminationStatus == 127 {
-            print("skipped: Python safetensors is not installed (make deps installs it)")
-            return
-        }
+        guard let data = try runPythonFixture("safetensors_check.py", [folder.appendingPathComponent(Checkpoint.weightsFileName).path],
+                                               needs: "safetensors") else { return }
         let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [Any]])
         #expect(summary.count == model.namedParameters.count)
         for (name, parameter) in model.namedParameters {

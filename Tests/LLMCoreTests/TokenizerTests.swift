@@ -217,22 +217,7 @@ struct TokenizerFileTests {
                      "<|endoftext|>a<|im_start|>", String(repeating: " ", count: 50) + "\n"] + (0..<300).map { _ in trickyText(&g) }
         let textsURL = folder.appendingPathComponent("texts.json")
         try JSONSerialization.data(withJSONObject: texts).write(to: textsURL)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/tiktoken_compare.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, folder.path, textsURL.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        do { try process.run() } catch { print("skipped: python3 not found (\(error))"); return }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        if process.terminationStatus == 3 || process.terminationStatus == 127 {
-            print("skipped: Python tiktoken is not installed (make deps installs it)")
-            return
-        }
-        #expect(process.terminationStatus == 0)
+        guard let data = try runPythonFixture("tiktoken_compare.py", [folder.path, textsURL.path], needs: "tiktoken") else { return }
         let theirs = try #require(try JSONSerialization.jsonObject(with: data) as? [[Int]])
         for (text, expected) in zip(texts, theirs) {
             #expect(try tokenizer.encode(text, special: .allow) == expected, "text \(text.debugDescription)")
