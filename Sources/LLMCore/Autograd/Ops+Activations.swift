@@ -25,6 +25,9 @@ extension Tape {
         activation(name, x, forward, derivative)
     }
 
+    // Inlined into each caller so that the SIMD function is known at compile time and the kernels'
+    // loops call it directly (through a closure value it cost a call per 16 elements).
+    @inline(__always)
     private func activation(_ op: String, _ x: Variable,
                             _ f: @escaping (Float16x) -> Float16x,
                             _ derivative: @escaping (Float16x) -> Float16x) -> Variable {
