@@ -9,7 +9,7 @@
 //: What we leave out: views and strides (our tensors copy when they transpose), automatic broadcasting
 //: beyond what a transformer needs, and GPUs.
 //:
-//: Run it: `swift run -c release ch00` (about 20 seconds; `--quick` takes a few).
+//: Run it: `swift run -c release ch00` (under 10 seconds; `--quick` takes a few).
 //: Outputs: `runs/course/00-tensors/` — `finite-difference-error.png`, `bigram-counts.png`,
 //: `bigram-loss.png`.
 //:
@@ -85,8 +85,8 @@ struct TensorsChapter: ParsableCommand {
 
     //: Almost all the arithmetic of a transformer is matrix products C = A·B, Cᵢⱼ = Σₖ Aᵢₖ·Bₖⱼ:
     //: 2·M·K·N floating-point operations for (M, K)·(K, N). The three nested loops below are correct and
-    //: slow; OpenBLAS's `cblas_sgemm` computes the same numbers with vector instructions, cache blocking
-    //: and all cores. Transposes are flags: sgemm reads a (K, M) array as its transpose at no cost, so
+    //: slow; OpenBLAS's `cblas_sgemm` computes the same numbers with vector instructions and cache
+    //: blocking, and `BLAS.gemm` splits a big product over all cores. Transposes are flags: sgemm reads a (K, M) array as its transpose at no cost, so
     //: we never copy a matrix just to transpose it.
     static func naiveMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
         let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
