@@ -9,17 +9,12 @@ struct Chapter02And03Tests {
     func attention() throws {
         let runs = scratchFolder().appendingPathComponent("runs")
         let result = try runProduct("ch02", ["--quick", "--run-dir", runs.path])
-        #expect(result.status == 0, "stderr: \(result.stderr)")
-        for header in ["2.1 One query", "2.2 Why divide", "2.3 The causal mask", "2.4 Many heads", "2.5 Where is each token",
-                       "2.6 Grouped-query", "2.7 Training attention"] {
-            #expect(result.stdout.contains("── \(header)"), "missing section \(header)")
-        }
+        expectSections(result, ["2.1 One query", "2.2 Why divide", "2.3 The causal mask", "2.4 Many heads", "2.5 Where is each token",
+                       "2.6 Grouped-query", "2.7 Training attention"])
         let accuracy = result.stdout.split(separator: "\n").first { $0.contains("second-half accuracy") }
         let percent = accuracy.flatMap { line in line.split(separator: " ").compactMap { Double($0.replacingOccurrences(of: "%", with: "")) }.first }
         #expect((percent ?? 0) > 90, "the copy task should be learned: \(accuracy ?? "no accuracy line")")
-        for plot in ["attention-before", "attention-after", "rope-relative", "sinusoidal-positions", "copy-loss"] {
-            #expect(FileManager.default.fileExists(atPath: runs.appendingPathComponent("02-attention/\(plot).gp").path), "\(plot)")
-        }
+        expectFiles(runs, ["attention-before", "attention-after", "rope-relative", "sinusoidal-positions", "copy-loss"].map { "02-attention/\($0).gp" })
     }
 
     @Test("ch03 --quick runs every section, saves a checkpoint that llm inspects and reloads bit for bit")
@@ -28,10 +23,7 @@ struct Chapter02And03Tests {
         let corpus = try writeBilingualCorpus(in: folder)
         let runs = folder.appendingPathComponent("runs")
         let result = try runProduct("ch03", ["--quick", "--corpus", corpus.path, "--run-dir", runs.path])
-        #expect(result.status == 0, "stderr: \(result.stderr)")
-        for header in ["3.1 The block", "3.2 Where the parameters", "3.3 A forward pass", "3.4 Decoder-only", "3.5 Saving and reloading"] {
-            #expect(result.stdout.contains("── \(header)"), "missing section \(header)")
-        }
+        expectSections(result, ["3.1 The block", "3.2 Where the parameters", "3.3 A forward pass", "3.4 Decoder-only", "3.5 Saving and reloading"])
         #expect(result.stdout.contains("reloaded logits identical  yes, bit for bit"))
         #expect(!result.stdout.contains("✗"), "accounting must match the tensors")
         let checkpoint = runs.appendingPathComponent("03-transformer/checkpoint")

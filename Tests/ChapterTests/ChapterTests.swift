@@ -49,6 +49,21 @@ func scratchFolder(_ name: String = #function) -> URL {
     return url
 }
 
+/// Every section header printed, each as "── N.M Title".
+func expectSections(_ result: RunResult, _ headers: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(result.status == 0, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+    for header in headers {
+        #expect(result.stdout.contains("── \(header)"), "missing section \(header)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Every file exists under `folder`.
+func expectFiles(_ folder: URL, _ paths: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    for path in paths {
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(path).path), "\(path)", sourceLocation: sourceLocation)
+    }
+}
+
 /// A small corpus made in code: tests never depend on the fortunes package.
 func writeTinyCorpus(in folder: URL) throws -> URL {
     let url = folder.appendingPathComponent("tiny.txt")
@@ -65,11 +80,8 @@ struct ChapterTests {
         let folder = scratchFolder()
         let corpus = try writeTinyCorpus(in: folder)
         let result = try runProduct("ch00", ["--quick", "--corpus", corpus.path, "--run-dir", folder.appendingPathComponent("runs").path, "--seed", "3"])
-        #expect(result.status == 0, "stderr: \(result.stderr)")
-        for header in ["0.1 Tensors", "0.2 Matrix products", "0.3 What a gradient is", "0.4 The tape",
-                       "0.5 Writing one backward", "0.6 Characters", "0.7 Counting bigrams", "0.8 Training", "0.9 What we built"] {
-            #expect(result.stdout.contains("── \(header)"), "missing section \(header)")
-        }
+        expectSections(result, ["0.1 Tensors", "0.2 Matrix products", "0.3 What a gradient is", "0.4 The tape",
+                       "0.5 Writing one backward", "0.6 Characters", "0.7 Counting bigrams", "0.8 Training", "0.9 What we built"])
         #expect(result.stdout.contains("recorded ops, forward order: matmul → gelu → mean"))
         #expect(result.stdout.contains("derivative σ(x):        gradient check passed"))
         #expect(result.stdout.contains("gradient check FAILED"))  // the deliberately wrong derivative
@@ -78,10 +90,7 @@ struct ChapterTests {
         let v = try #require(Double(vocabularyLine.split(separator: " ").compactMap { Double($0) }.first ?? .nan))
         #expect(result.stdout.contains("first step loss                  \(String(format: "%.4f", log(v)))")
                 || result.stdout.contains(String(format: "%.4f (ln V = %.4f)", log(v), log(v))))
-        let chapterFolder = folder.appendingPathComponent("runs/00-tensors")
-        for plot in ["finite-difference-error", "bigram-counts", "bigram-loss"] {
-            #expect(FileManager.default.fileExists(atPath: chapterFolder.appendingPathComponent("\(plot).gp").path), "\(plot).gp")
-        }
+        expectFiles(folder.appendingPathComponent("runs/00-tensors"), ["finite-difference-error", "bigram-counts", "bigram-loss"].map { "\($0).gp" })
     }
 
     @Test("same seed, same output (timings aside)")

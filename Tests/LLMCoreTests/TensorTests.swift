@@ -60,6 +60,8 @@ struct RandomTests {
         let u = (0..<n).map { _ in Double(g.uniform()) }
         #expect(u.allSatisfy { $0 >= 0 && $0 < 1 })
         #expect(Swift.abs(u.reduce(0, +) / Double(n) - 0.5) < 5 * (1 / 12.0).squareRoot() / Double(n).squareRoot())
+        let tensor = Tensor.randomUniform([1000], -2, 3, using: &g)
+        #expect(tensor.scalars.allSatisfy { $0 >= -2 && $0 < 3 })
         let z = (0..<n).map { _ in Double(g.normal()) }
         let mean = z.reduce(0, +) / Double(n)
         let variance = z.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n)

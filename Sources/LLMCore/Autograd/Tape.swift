@@ -24,11 +24,6 @@ public final class Tape {
     /// Names of the recorded ops in forward order (what a lesson prints to show the tape).
     public var operations: [String] { entries.map(\.op) }
 
-    /// Whether an op on `inputs` must record: the tape records and some input needs a gradient.
-    func needsGradient(_ inputs: Variable...) -> Bool {
-        isRecording && inputs.contains { $0.requiresGrad }
-    }
-
     /// Makes the output Variable of an op, and records `backward` when any input needs a gradient.
     /// `backward` receives the output, whose `grad` then holds ∂loss/∂output.
     func record(_ op: String, _ value: Tensor, inputs: [Variable],

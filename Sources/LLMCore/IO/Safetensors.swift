@@ -135,12 +135,6 @@ public struct SafetensorsFile: @unchecked Sendable {
         return tensor
     }
 
-    /// The raw bytes of a tensor (for I8 weights that later chapters keep quantized).
-    public func rawBytes(_ name: String) throws -> [UInt8] {
-        guard let entry = entry(name) else { throw CheckpointError(path: path, tensor: name, reason: "is missing") }
-        return [UInt8](data[(dataStart + entry.begin)..<(dataStart + entry.end)])
-    }
-
     /// Writes tensors (converted to `dtype`) and metadata to `url` atomically. Names must be unique.
     public static func write(_ tensors: [(String, Tensor)], dtype: DType = .F32, metadata: [String: String] = [:], to url: URL) throws {
         var header: [String: Any] = [:]
