@@ -155,8 +155,9 @@ struct KernelTests {
     }
 }
 
-/// Tests that change the global thread count run one after another.
-@Suite("Thread counts", .serialized)
+/// Tests that compare thread counts. `Parallel.withThreads` changes the count for the test's own thread
+/// only, so these run beside every other suite without changing its numbers.
+@Suite("Thread counts")
 struct ThreadCountTests {
     @Test("batched matmul equals one product per group, on 1 and 2 threads")
     func batched() {
@@ -164,8 +165,7 @@ struct ThreadCountTests {
         let (groups, m, k, n) = (6, 5, 7, 3)
         let a = Tensor.randomNormal([2, 3, m, k], using: &g), b = Tensor.randomNormal([2, 3, n, k], using: &g)
         for threads in [1, 2] {
-            Parallel.setThreads(threads)
-            let c = Tape.inference.batchedMatmul(Variable(a), Variable(b), transposeB: true).value
+            let c = Parallel.withThreads(threads) { Tape.inference.batchedMatmul(Variable(a), Variable(b), transposeB: true).value }
             #expect(c.shape == [2, 3, m, n])
             for group in 0..<groups {
                 let ag = Array(a.scalars[group * m * k..<(group + 1) * m * k])
@@ -174,23 +174,52 @@ struct ThreadCountTests {
                             naiveProduct(ag, bg, m: m, k: k, n: n, transposeA: false, transposeB: true), 1e-5, "group \(group)")
             }
         }
-        Parallel.setThreads(Parallel.defaultThreads)
+    }
+
+    @Test("withThreads changes the count for the calling thread only, nests, and restores it")
+    func threadLocalCount() {
+        let global = Parallel.threads
+        let seenElsewhere = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        defer { seenElsewhere.deallocate() }
+        let box = UncheckedSendable(seenElsewhere)
+        Parallel.withThreads(97) {
+            #expect(Parallel.threads == 97)
+            Parallel.withThreads(3) { #expect(Parallel.threads == 3) }
+            #expect(Parallel.threads == 97)
+            let done = DispatchSemaphore(value: 0)
+            Thread { box.value.pointee = Parallel.threads; done.signal() }.start()
+            done.wait()
+        }
+        #expect(seenElsewhere.pointee == global)
+        #expect(Parallel.threads == global)
+    }
+
+    @Test("forEachWorker never hands out a worker index beyond the caller's partial buffers")
+    func workerIndicesStayInBounds() {
+        let seen = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+        seen.initialize(repeating: 0, count: 8)
+        defer { seen.deallocate() }
+        let used = Parallel.withThreads(8) {
+            Parallel.forEachWorker(1000, partials: 2) { worker, range in seen[min(worker, 7)] += range.count }
+        }
+        #expect(used <= 2)
+        #expect(seen[0] + seen[1] == 1000)
     }
 
     @Test("same seed and threads give the same numbers; kernels agree across thread counts")
     func determinism() {
         func run(threads: Int) -> [Float] {
-            Parallel.setThreads(threads)
-            var g = SeededGenerator(seed: 42)
-            let x = Variable.parameter(Tensor.randomNormal([300, 257], using: &g))
-            let tape = Tape()
-            let loss = tape.crossEntropy(tape.gelu(x), targets: (0..<300).map { $0 % 257 })
-            tape.backward(loss)
-            return [loss.value.item] + x.grad!.scalars
+            Parallel.withThreads(threads) {
+                var g = SeededGenerator(seed: 42)
+                let x = Variable.parameter(Tensor.randomNormal([300, 257], using: &g))
+                let tape = Tape()
+                let loss = tape.crossEntropy(tape.gelu(x), targets: (0..<300).map { $0 % 257 })
+                tape.backward(loss)
+                return [loss.value.item] + x.grad!.scalars
+            }
         }
         let one = run(threads: 1), two = run(threads: 2), twoAgain = run(threads: 2)
         #expect(two == twoAgain)
         expectClose(one, two, 1e-6, "1 vs 2 threads")
-        Parallel.setThreads(Parallel.defaultThreads)
     }
 }

@@ -225,17 +225,14 @@ struct TokenizerFileTests {
     }
 }
 
-/// Runs with the other tests that change the global thread count, one at a time.
+/// With the other tests that compare thread counts.
 extension ThreadCountTests {
     @Test("BPE training is the same on 1 and 2 threads")
     func threadIndependent() throws {
         var g = SeededGenerator(seed: 6)
         let documents = (0..<300).map { _ in trickyText(&g) }
-        Parallel.setThreads(1)
-        let one = try BPETrainer.train(documents: documents, vocabularySize: 400).merges
-        Parallel.setThreads(2)
-        let two = try BPETrainer.train(documents: documents, vocabularySize: 400).merges
-        Parallel.setThreads(Parallel.defaultThreads)
+        let one = try Parallel.withThreads(1) { try BPETrainer.train(documents: documents, vocabularySize: 400).merges }
+        let two = try Parallel.withThreads(2) { try BPETrainer.train(documents: documents, vocabularySize: 400).merges }
         #expect(one == two)
     }
 }

@@ -53,7 +53,7 @@ extension Tape {
             withExtendedLifetime((output, normalized, reciprocal, partials)) {
                 let (dY, wv, xh, rs, part) = (output.grad!.base, w.value.base, normalized.base, reciprocal.base, partials.base)
                 func pass(_ dX: UnsafeMutablePointer<Float>?) -> Int {
-                    Parallel.forEachWorker(rows, minimumPerWorker: perWorker) { worker, range in
+                    Parallel.forEachWorker(rows, partials: partials.shape[0], minimumPerWorker: perWorker) { worker, range in
                         let dW = part + worker * 2 * c, dB = dW + c
                         for row in range {
                             let g = dY + row * c, hat = xh + row * c

@@ -47,7 +47,7 @@ extension Tape {
         var partials = [Double](repeating: 0, count: Parallel.threads)
         partials.withUnsafeMutableBufferPointer { partial in
             let perWorker = max(1, Kernels.elementsPerWorker / max(vocabulary, 1))
-            Parallel.forEachWorker(rows, minimumPerWorker: perWorker) { worker, range in
+            Parallel.forEachWorker(rows, partials: partial.count, minimumPerWorker: perWorker) { worker, range in
                 for r in range {
                     let row = x + r * vocabulary
                     let logSum = Kernels.softmaxRow(row, p + r * vocabulary, count: vocabulary)

@@ -82,7 +82,7 @@ public enum Benchmarks {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
                         a.base, Int32(n), b.base, Int32(n), 0, c.base, Int32(n))
         }
-        Parallel.setThreads(Parallel.threads)
+        Parallel.resetBLASThreads()
         Thread.sleep(forTimeInterval: 0.5)  // OpenBLAS's threads spin a while after a product; let them go to sleep
         let openBLASRate = flops / raw / 1e9, splitRate = flops / split / 1e9
         let peak = max(openBLASRate, splitRate)

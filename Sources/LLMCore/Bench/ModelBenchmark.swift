@@ -34,25 +34,24 @@ extension Benchmarks {
     /// measurement must not inflate MFU).
     public static func trainingStep(_ config: GPTConfig, batch: Int, name: String, threads: Int, repeats: Int,
                                     into report: inout BenchmarkReport) throws {
-        let saved = Parallel.threads
-        Parallel.setThreads(threads)
-        defer { Parallel.setThreads(saved) }
-        var peakReport = BenchmarkReport(threads: threads)
-        foundationPeak(into: &peakReport, repeats: 3)
-        let peak = threads == report.threads ? max(peakReport.peak, report.peak) : peakReport.peak
-        var generator = SeededGenerator(seed: 5)
-        let tokens = (0..<200_000).map { _ in Int32(generator.integer(below: config.vocabularySize)) }
-        let data = TokenDataset(train: tokens, validation: Array(tokens.prefix(10_000)), vocabularySize: config.vocabularySize)
-        var settings = TrainingConfig(steps: repeats + 1, batchSize: batch)
-        settings.evaluationBatches = 1
-        let trainer = try Trainer(model: try GPT(config, seed: 1), data: data, config: settings, checkpointFolder: nil)
-        let seconds = medianSeconds(repeats: repeats) { _ = try? trainer.step() }
-        let tokensPerSecond = Double(batch * config.contextLength) / seconds
-        let flopsPerToken = Double(6 * ModelAccounting(config).nonEmbeddingPositionParameters
-                                   + 12 * config.layers * config.heads * config.headSize * config.contextLength)
-        report.add("train \(name), B \(batch) × T \(config.contextLength), \(threads) thread\(threads == 1 ? "" : "s")", tokensPerSecond, "tokens/s",
-                   String(format: "MFU %.1f%% of %.0f GFLOP/s; %.0f ms/step", 100 * flopsPerToken * tokensPerSecond / (peak * 1e9),
-                          peak, seconds * 1000))
+        try Parallel.withThreads(threads) {
+            var peakReport = BenchmarkReport(threads: threads)
+            foundationPeak(into: &peakReport, repeats: 3)
+            let peak = threads == report.threads ? max(peakReport.peak, report.peak) : peakReport.peak
+            var generator = SeededGenerator(seed: 5)
+            let tokens = (0..<200_000).map { _ in Int32(generator.integer(below: config.vocabularySize)) }
+            let data = TokenDataset(train: tokens, validation: Array(tokens.prefix(10_000)), vocabularySize: config.vocabularySize)
+            var settings = TrainingConfig(steps: repeats + 1, batchSize: batch)
+            settings.evaluationBatches = 1
+            let trainer = try Trainer(model: try GPT(config, seed: 1), data: data, config: settings, checkpointFolder: nil)
+            let seconds = medianSeconds(repeats: repeats) { _ = try? trainer.step() }
+            let tokensPerSecond = Double(batch * config.contextLength) / seconds
+            let flopsPerToken = Double(6 * ModelAccounting(config).nonEmbeddingPositionParameters
+                                       + 12 * config.layers * config.heads * config.headSize * config.contextLength)
+            report.add("train \(name), B \(batch) × T \(config.contextLength), \(threads) thread\(threads == 1 ? "" : "s")", tokensPerSecond, "tokens/s",
+                       String(format: "MFU %.1f%% of %.0f GFLOP/s; %.0f ms/step", 100 * flopsPerToken * tokensPerSecond / (peak * 1e9),
+                              peak, seconds * 1000))
+        }
     }
 
     /// Attention forward + backward time for B = 1, H = 6, D = 64 at growing T; returns (T, milliseconds).

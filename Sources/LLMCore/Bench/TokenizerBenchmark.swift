@@ -32,14 +32,14 @@ extension Benchmarks {
                    "\(threads) threads; \(trained.merges.count) merges, \(Format.integer(trained.distinctPieces)) distinct pieces")
         let tokenizer = trained.tokenizer
         for workers in Set([1, threads]).sorted() {
-            Parallel.setThreads(workers)
             var tokens = 0
-            let seconds = medianSeconds(repeats: 3) {
-                tokens = ((try? tokenizer.encode(documents: documents, special: .asText)) ?? []).reduce(0) { $0 + $1.count }
+            let seconds = Parallel.withThreads(workers) {
+                medianSeconds(repeats: 3) {
+                    tokens = ((try? tokenizer.encode(documents: documents, special: .asText)) ?? []).reduce(0) { $0 + $1.count }
+                }
             }
             report.add("BPE encode, \(workers) thread\(workers == 1 ? "" : "s")", megabytes / seconds, "MB/s",
                        String(format: "%.2f bytes/token", megabytes * 1e6 / Double(max(tokens, 1))))
         }
-        Parallel.setThreads(threads)
     }
 }

@@ -10,6 +10,11 @@
 // columns when C has few rows): one pool of threads, no spinning, and as fast as OpenBLAS's own
 // threading at 1024³ (`make bench` prints both). `LLM_BLAS_THREADS=openblas` restores OpenBLAS's threads.
 // Loops nest safely: inside a worker, `forEach` runs serially.
+//
+// The worker count is process-wide (`setThreads`, from `--threads`), with one exception:
+// `withThreads(n) { … }` overrides it for the calling thread only, so a test or benchmark that compares
+// thread counts cannot change the numbers of work running beside it on other threads. (Swift Testing
+// runs suites concurrently; a global change made mid-run once broke the bit-exact resume test.)
 
 import CBLAS
 import Dispatch
@@ -22,12 +27,35 @@ public enum Parallel {
     /// The number of cores the OS reports: the default for `--threads`.
     public static var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
-    /// How many workers `forEach` uses, and how many threads OpenBLAS uses for one product.
-    public static var threads: Int { workers }
+    /// How many workers `forEach` uses on this thread, and how many threads OpenBLAS uses for one product.
+    public static var threads: Int {
+        let local = Int(bitPattern: pthread_getspecific(threadsKey))
+        return local > 0 ? local : workers
+    }
+
+    /// Runs `body` with `count` workers for loops started on the calling thread, and restores the
+    /// previous count afterwards. Other threads keep theirs.
+    public static func withThreads<Result>(_ count: Int, _ body: () throws -> Result) rethrows -> Result {
+        let saved = pthread_getspecific(threadsKey)
+        pthread_setspecific(threadsKey, UnsafeRawPointer(bitPattern: max(1, count)))
+        defer { pthread_setspecific(threadsKey, saved) }
+        return try body()
+    }
+
+    private static let threadsKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
     /// Sets the worker count for our loops and for OpenBLAS. Call before parallel work starts.
     public static func setThreads(_ count: Int) {
         workers = max(1, count)
+        resetBLASThreads()
+    }
+
+    /// Puts OpenBLAS's thread count back to what `setThreads` chose (after a benchmark changed it).
+    static func resetBLASThreads() {
         openblas_set_num_threads(BLAS.splitProducts ? 1 : Int32(workers))
     }
 
@@ -55,7 +83,7 @@ public enum Parallel {
     ///   - callsBLAS: set when `body` calls BLAS; OpenBLAS then runs single-threaded inside the loop.
     public static func forEach(_ count: Int, minimumPerWorker: Int = 1, callsBLAS: Bool = false,
                                _ body: (Range<Int>) -> Void) {
-        let chunks = insideWorker ? 1 : min(workers, count / max(1, minimumPerWorker))
+        let chunks = insideWorker ? 1 : min(threads, count / max(1, minimumPerWorker))
         if chunks <= 1 {
             if count > 0 { body(0..<count) }
             return
@@ -76,11 +104,13 @@ public enum Parallel {
 
     /// Runs `body(worker, range)` like `forEach` and also hands each worker its index, so it can
     /// accumulate into its own partial buffer (`partials[worker]`) without locks.
+    /// - Parameter partials: how many partial buffers the caller allocated; at most that many workers run,
+    ///   so `worker` is always a valid index.
     /// Returns the number of workers used (the partial buffers to reduce).
     @discardableResult
-    public static func forEachWorker(_ count: Int, minimumPerWorker: Int = 1,
+    public static func forEachWorker(_ count: Int, partials: Int, minimumPerWorker: Int = 1,
                                      _ body: (_ worker: Int, Range<Int>) -> Void) -> Int {
-        let chunks = insideWorker ? 1 : max(1, min(workers, count / max(1, minimumPerWorker)))
+        let chunks = insideWorker ? 1 : max(1, min(threads, partials, count / max(1, minimumPerWorker)))
         if chunks == 1 {
             body(0, 0..<count)
             return 1

@@ -117,9 +117,10 @@ public struct BPETokenizer: Sendable {
         var failure: Error?
         results.withUnsafeMutableBufferPointer { out in
             let box = UncheckedSendable(out)
-            let failures = UncheckedSendable(UnsafeMutablePointer<Error?>.allocate(capacity: max(Parallel.threads, 1)))
-            failures.value.initialize(repeating: nil, count: max(Parallel.threads, 1))
-            let used = Parallel.forEachWorker(documents.count) { worker, range in
+            let slots = max(Parallel.threads, 1)
+            let failures = UncheckedSendable(UnsafeMutablePointer<Error?>.allocate(capacity: slots))
+            failures.value.initialize(repeating: nil, count: slots)
+            let used = Parallel.forEachWorker(documents.count, partials: slots) { worker, range in
                 var cache = PieceCache()
                 for d in range {
                     var ids: [Int] = []
@@ -131,6 +132,7 @@ public struct BPETokenizer: Sendable {
                 }
             }
             failure = (0..<used).compactMap { failures.value[$0] }.first
+            failures.value.deinitialize(count: slots)
             failures.value.deallocate()
         }
         if let failure { throw failure }

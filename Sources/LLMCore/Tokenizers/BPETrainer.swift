@@ -74,7 +74,7 @@ public enum BPETrainer {
         var partial = [[[UInt8]: Int]](repeating: [:], count: workers)
         partial.withUnsafeMutableBufferPointer { partial in
             let box = UncheckedSendable(partial)
-            Parallel.forEachWorker(documents.count) { worker, range in
+            Parallel.forEachWorker(documents.count, partials: workers) { worker, range in
                 var counts: [[UInt8]: Int] = [:]
                 for d in range {
                     let bytes = Array(documents[d].utf8)
