@@ -19,30 +19,57 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Where to write the JSON report.")
     var json: String = "runs/bench/bench.json"
 
+    @Option(help: ArgumentHelp("Run only these groups (comma-separated): \(BenchGroup.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "groups"))
+    var only: String?
+
+    /// The groups to run: all of them unless `--only` names some.
+    var groups: Set<BenchGroup> {
+        get throws {
+            guard let only else { return Set(BenchGroup.allCases) }
+            return Set(try only.split(separator: ",").map { name in
+                guard let group = BenchGroup(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw flagError("--only", String(name), "a comma-separated list of \(BenchGroup.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return group
+            })
+        }
+    }
+
     mutating func validate() throws {
         try ChapterOptions.validateThreads(threads)
         try requireFlag("--repeats", repeats, in: 1...1000)
+        _ = try groups
     }
 
     func run() throws {
         let threads = threads ?? Parallel.defaultThreads
         Parallel.setThreads(threads)
+        let groups = try groups
         var report = BenchmarkReport(threads: threads)
         print("llm bench — \(threads) thread(s), median of \(repeats)")
-        Benchmarks.foundation(into: &report, repeats: repeats)
-        try Benchmarks.tokenizer(into: &report)
-        let peak = report.peak
-        try Benchmarks.modelStep(.gpt2Style(.small), batch: 16, name: "gpt2-small", peak: peak, repeats: min(repeats, 3), into: &report)
-        for threads in Set([1, Parallel.threads]).sorted() {
-            try Benchmarks.trainingStep(.gpt2Style(.tiny), batch: 32, name: "tiny", threads: threads, repeats: min(repeats, 5), into: &report)
-            try Benchmarks.trainingStep(.gpt2Style(.small), batch: 16, name: "small", threads: threads, repeats: min(repeats, 3), into: &report)
+        if groups.contains(.foundation) {
+            Benchmarks.foundation(into: &report, repeats: repeats)
+        } else {
+            Benchmarks.foundationPeak(into: &report, repeats: repeats)
         }
-        let scaling = Benchmarks.attentionScaling(repeats: min(repeats, 5))
+        if groups.contains(.tokenizer) { try Benchmarks.tokenizer(into: &report) }
+        if groups.contains(.model) {
+            try Benchmarks.modelStep(.gpt2Style(.small), batch: 16, name: "gpt2-small", peak: report.peak, repeats: min(repeats, 3), into: &report)
+        }
+        if groups.contains(.train) {
+            for threads in Set([1, Parallel.threads]).sorted() {
+                try Benchmarks.trainingStep(.gpt2Style(.tiny), batch: 32, name: "tiny", threads: threads, repeats: min(repeats, 5), into: &report)
+                try Benchmarks.trainingStep(.gpt2Style(.small), batch: 16, name: "small", threads: threads, repeats: min(repeats, 3), into: &report)
+            }
+        }
+        let scaling = groups.contains(.attention) ? Benchmarks.attentionScaling(repeats: min(repeats, 5)) : []
         for (t, ms) in scaling { report.add("attention fwd+bwd, H 6 × D 64, T \(t)", ms, "ms", "B = 1") }
         print(report.table)
         let url = URL(fileURLWithPath: json)
         try report.write(to: url)
         print("  json: \(Chapter.relativePath(url.path))")
+        guard !scaling.isEmpty else { return }
         let plot = Plot.line([Series("attention forward + backward", x: scaling.map { Double($0.0) }, y: scaling.map(\.1))],
                              title: "Attention cost against sequence length (B = 1, H = 6, D = 64): the T² term",
                              xLabel: "sequence length T", yLabel: "milliseconds", logX: true, logY: true, points: true)
@@ -50,4 +77,9 @@ struct BenchCommand: ParsableCommand {
             print("  plot: \(Chapter.relativePath(png.path))")
         }
     }
+}
+
+/// The parts of `llm bench`, for `--only`.
+enum BenchGroup: String, CaseIterable {
+    case foundation, tokenizer, model, train, attention
 }

@@ -87,7 +87,7 @@ struct ChapterTests {
         #expect(result.stdout.contains("gradient check FAILED"))  // the deliberately wrong derivative
         // The first training loss is ln V exactly (W starts at zero): find V and the loss.
         let vocabularyLine = try #require(result.stdout.split(separator: "\n").first { $0.contains("vocabulary size V") })
-        let v = try #require(Double(vocabularyLine.split(separator: " ").compactMap { Double($0) }.first ?? .nan))
+        let v = try #require(vocabularyLine.split(separator: " ").compactMap { Double($0) }.first)
         #expect(result.stdout.contains("first step loss                  \(String(format: "%.4f", log(v)))")
                 || result.stdout.contains(String(format: "%.4f (ln V = %.4f)", log(v), log(v))))
         expectFiles(folder.appendingPathComponent("runs/00-tensors"), ["finite-difference-error", "bigram-counts", "bigram-loss"].map { "\($0).gp" })
@@ -159,15 +159,22 @@ struct ChapterTests {
         #expect(bad.status != 0 && bad.stderr.contains("--repeats 0") && bad.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test("llm bench writes its JSON report")
+    @Test("llm bench writes its JSON report; --only picks groups and names the valid ones when wrong")
     func bench() throws {
         let folder = scratchFolder()
         let json = folder.appendingPathComponent("bench.json")
-        let result = try runProduct("llm", ["bench", "--repeats", "1", "--json", json.path])
+        // The training and model groups take minutes in a debug build; `make bench` runs them all.
+        let result = try runProduct("llm", ["bench", "--repeats", "1", "--only", "foundation,attention", "--json", json.path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("sgemm 1024³") && result.stdout.contains("% of sgemm"))
+        #expect(result.stdout.contains("attention fwd+bwd") && !result.stdout.contains("BPE") && !result.stdout.contains("train tiny"))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("attention-vs-length.png").path)
+                || !result.stderr.isEmpty, "the attention plot (or a warning that gnuplot is missing)")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
         let rows = report?["rows"] as? [[String: Any]]
         #expect((rows?.count ?? 0) >= 6)
+        let wrong = try runProduct("llm", ["bench", "--only", "foundation,trian"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("--only trian") && wrong.stderr.contains("foundation, tokenizer, model, train, attention"))
+        #expect(wrong.stdout.isEmpty, "nothing is measured before the flags are checked")
     }
 }

@@ -35,6 +35,18 @@ struct GradientCheckTests {
         }
     }
 
+    @Test("linear (fused bias) equals matmul + add and passes the gradient check", arguments: [[2, 3, 5], [4, 5], [1, 5]])
+    func linear(xShape: [Int]) {
+        var g = SeededGenerator(seed: UInt64(xShape.count * 13 + xShape[0]))
+        let x = randomParameter(xShape, &g, name: "x"), w = randomParameter([7, 5], &g, name: "w")
+        let bias = randomParameter([7], &g, name: "b")
+        expectPasses(GradientCheck.run([x, w, bias]) { tape, v in tape.linear(v[0], weight: v[1], bias: v[2]) })
+        let fused = Tape.inference.linear(x, weight: w, bias: bias).value
+        let composed = Tape.inference.add(Tape.inference.matmul(x, w, transposeB: true), bias).value
+        #expect(fused.shape == composed.shape)
+        expectClose(fused.scalars, composed.scalars, 1e-6, "forward")
+    }
+
     @Test("matmul with a 3-D left operand (B, T, C)·(C, N)")
     func matmul3D() {
         var g = SeededGenerator(seed: 11)
@@ -191,6 +203,45 @@ struct GradientCheckTests {
         #expect(a.grad!.scalars == [3, 3])
         a.zeroGrad()
         #expect(a.grad!.scalars == [0, 0])
+    }
+
+    /// Each op's backward writes the gradient on a Variable's first use (no zero fill) and adds on
+    /// later uses; both paths must agree: used twice, the gradient is exactly twice the single-use one,
+    /// and a gradient left from an earlier backward is added to, never overwritten.
+    nonisolated(unsafe) static let firstUseOps: [(String, (Tape, Variable, Variable) -> Variable)] = [
+        ("matmul x", { t, x, w in t.matmul(x, w, transposeB: true) }),
+        ("matmul xᵀ·x", { t, x, _ in t.matmul(x, x, transposeA: true) }),
+        ("batched matmul", { t, x, _ in t.batchedMatmul(t.reshape(x, [2, 3, 4]), t.reshape(x, [2, 3, 4]), transposeB: true) }),
+        ("linear", { t, x, w in t.linear(x, weight: w, bias: t.reshape(t.slice(w, axis: 0, 0..<1), [4])) }),
+        ("gelu", { t, x, _ in t.gelu(x) }),
+        ("add", { t, x, w in t.add(x, t.reshape(t.slice(w, axis: 0, 0..<1), [4])) }),
+        ("layerNorm", { t, x, w in t.layerNorm(x, weight: t.reshape(t.slice(w, axis: 0, 0..<1), [4]), bias: Variable(Tensor(zeros: [4]))) }),
+        ("reshape", { t, x, _ in t.reshape(x, [4, 6]) }),
+        ("transpose", { t, x, _ in t.transpose(x, 0, 1) }),
+    ]
+
+    @Test("first use writes, later uses add: used twice gives twice the gradient", arguments: 0..<9)
+    func firstUseThenAccumulate(index: Int) {
+        let (name, op) = Self.firstUseOps[index]
+        var g = SeededGenerator(seed: 77)
+        let x = Variable.parameter(Tensor.randomNormal([6, 4], using: &g), name: "x")
+        let w = Variable.parameter(Tensor.randomNormal([4, 4], using: &g), name: "w")
+        let seed = Tensor.randomNormal(op(Tape.inference, x, w).shape, using: &g)
+        func gradients(uses: Int) -> [Float] {
+            x.grad = nil
+            w.grad = nil
+            let tape = Tape()
+            let outputs = (0..<uses).map { _ in op(tape, x, w) }
+            let total = outputs.dropFirst().reduce(outputs[0]) { tape.add($0, $1) }
+            tape.backward(total, seed: seed)
+            return x.grad!.scalars + (w.grad?.scalars ?? [])
+        }
+        let once = gradients(uses: 1), twice = gradients(uses: 2)
+        expectClose(twice, once.map { 2 * $0 }, 1e-6, "\(name)")  // not bitwise: x·xᵀ adds its two halves in another order
+        // A second backward without zeroGrad adds to the stale gradient.
+        let tape = Tape()
+        tape.backward(op(tape, x, w), seed: seed)
+        expectClose(x.grad!.scalars + (w.grad?.scalars ?? []), twice.indices.map { twice[$0] + once[$0] }, 1e-5, "\(name) stale")
     }
 
     @Test("an inference tape records nothing and needs no gradients")

@@ -4,17 +4,17 @@
 extension Tape {
     /// GELU, tanh approximation (GPT-2's MLP non-linearity). See `Kernels.gelu`.
     public func gelu(_ x: Variable) -> Variable {
-        activation("gelu", x, Kernels.gelu, Kernels.geluDerivative)
+        activation("gelu", x, Kernels.GELU.self)
     }
 
     /// SiLU(x) = x·σ(x), the gate of Llama's SwiGLU MLP.
     public func silu(_ x: Variable) -> Variable {
-        activation("silu", x, Kernels.silu, Kernels.siluDerivative)
+        activation("silu", x, Kernels.SiLU.self)
     }
 
     /// ReLU(x) = max(x, 0).
     public func relu(_ x: Variable) -> Variable {
-        activation("relu", x, Kernels.relu, Kernels.reluDerivative)
+        activation("relu", x, Kernels.ReLU.self)
     }
 
     /// Any element-wise function given as a SIMD forward and its derivative: how a lesson or an
@@ -22,22 +22,26 @@ extension Tape {
     public func elementwise(_ name: String, _ x: Variable,
                             forward: @escaping (Float16x) -> Float16x,
                             derivative: @escaping (Float16x) -> Float16x) -> Variable {
-        activation(name, x, forward, derivative)
+        let out = Tensor(uninitialized: x.shape)
+        Kernels.map(x.value.base, out.base, count: x.value.count, forward)
+        return record(name, out, inputs: [x]) { y in
+            x.withGradient { dX, fresh in
+                if fresh {
+                    Kernels.zip(y.grad!.base, x.value.base, dX, count: x.value.count) { dY, xv in dY * derivative(xv) }
+                } else {
+                    Kernels.accumulate(y.grad!.base, x.value.base, into: dX, count: x.value.count) { dY, xv in dY * derivative(xv) }
+                }
+            }
+        }
     }
 
-    // Inlined into each caller so that the SIMD function is known at compile time and the kernels'
-    // loops call it directly (through a closure value it cost a call per 16 elements).
-    @inline(__always)
-    private func activation(_ op: String, _ x: Variable,
-                            _ f: @escaping (Float16x) -> Float16x,
-                            _ derivative: @escaping (Float16x) -> Float16x) -> Variable {
+    /// A built-in activation: the same as `elementwise`, with loops specialised for `F`.
+    private func activation<F: ActivationFunction>(_ op: String, _ x: Variable, _ function: F.Type) -> Variable {
         let out = Tensor(uninitialized: x.shape)
-        Kernels.map(x.value.base, out.base, count: x.value.count, f)
+        Kernels.activation(F.self, x.value.base, out.base, count: x.value.count)
         return record(op, out, inputs: [x]) { y in
-            x.withGradient { dX in
-                Kernels.accumulate(y.grad!.base, x.value.base, into: dX, count: x.value.count) { dY, xv in
-                    dY * derivative(xv)
-                }
+            x.withGradient { dX, fresh in
+                Kernels.activationGradient(F.self, y.grad!.base, x.value.base, into: dX, count: x.value.count, accumulate: !fresh)
             }
         }
     }

@@ -36,7 +36,11 @@ extension Tape {
         let (out, copies, width) = broadcastForward("add", a, b) { $0 + $1 }
         return record("add", out, inputs: [a, b]) { output in
             let dOut = output.grad!.base
-            if a.requiresGrad { a.withGradient { Kernels.axpy(1, dOut, $0, count: a.value.count) } }
+            if a.requiresGrad {
+                a.withGradient { dA, fresh in
+                    if fresh { dA.update(from: dOut, count: a.value.count) } else { Kernels.axpy(1, dOut, dA, count: a.value.count) }
+                }
+            }
             if b.requiresGrad {
                 b.withGradient { dB in  // Σ over the copies, each worker owning a slice of b's columns
                     Kernels.sumCopies(dOut, copies: copies, width: width, into: dB)

@@ -28,27 +28,57 @@ extension Tape {
         BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                   a: a.value.base, b: b.value.base, beta: 0, c: out.base)
         return record("matmul", out, inputs: [a, b]) { c in
-            let dC = c.grad!.base
-            if a.requiresGrad {
-                a.withGradient { dA in
-                    if transposeA {  // dA (K, M) = op(B) · dCᵀ
-                        BLAS.gemm(transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
-                                  a: b.value.base, b: dC, beta: 1, c: dA)
-                    } else {         // dA (M, K) = dC · op(B)ᵀ
-                        BLAS.gemm(transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
-                                  a: dC, b: b.value.base, beta: 1, c: dA)
-                    }
+            self.productGradients(a, b, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, dC: c.grad!.base)
+        }
+    }
+
+    /// A linear layer's `x · wᵀ + bias` as one op: `x` (…, K), `weight` (N, K) as PyTorch stores it,
+    /// `bias` (N). Equal to `add(matmul(x, weight, transposeB: true), bias)`, but the bias is copied into
+    /// the output rows first and the product adds onto it (β = 1): one pass over the output instead of
+    /// three (zeroing it, writing the product, adding the bias).
+    public func linear(_ x: Variable, weight: Variable, bias: Variable?) -> Variable {
+        guard let bias else { return matmul(x, weight, transposeB: true) }
+        let (xShape, wShape) = (x.shape, weight.shape)
+        if wShape.count != 2 || xShape.isEmpty || xShape[xShape.count - 1] != wShape[1] || bias.shape != [wShape[0]] {
+            shapeFailure("linear", "needs x (…, K), weight (N, K) and bias (N); got x \(xShape), weight \(wShape), bias \(bias.shape)")
+        }
+        let (n, k) = (wShape[0], wShape[1])
+        let m = x.value.count / max(k, 1)
+        let out = Tensor(uninitialized: Array(xShape.dropLast()) + [n])
+        let (bv, o) = (bias.value.base, out.base)
+        Parallel.forEach(m, minimumPerWorker: max(1, Kernels.elementsPerWorker / max(n, 1))) { rows in
+            for row in rows { (o + row * n).update(from: bv, count: n) }
+        }
+        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, a: x.value.base, b: weight.value.base, beta: 1, c: o)
+        return record("linear", out, inputs: [x, weight, bias]) { y in
+            let dY = y.grad!.base
+            self.productGradients(x, weight, transposeA: false, transposeB: true, m: m, n: n, k: k, dC: dY)
+            if bias.requiresGrad { bias.withGradient { Kernels.sumCopies(dY, copies: m, width: n, into: $0) } }
+        }
+    }
+
+    /// The gradients of C = op(a) · op(b) for a (M, K) and b (K, N) (after the transposes), given ∂L/∂C.
+    private func productGradients(_ a: Variable, _ b: Variable, transposeA: Bool, transposeB: Bool,
+                                  m: Int, n: Int, k: Int, dC: UnsafePointer<Float>) {
+        if a.requiresGrad {
+            a.withGradient { dA, fresh in
+                if transposeA {  // dA (K, M) = op(B) · dCᵀ
+                    BLAS.gemm(transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
+                              a: b.value.base, b: dC, beta: fresh ? 0 : 1, c: dA)
+                } else {         // dA (M, K) = dC · op(B)ᵀ
+                    BLAS.gemm(transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
+                              a: dC, b: b.value.base, beta: fresh ? 0 : 1, c: dA)
                 }
             }
-            if b.requiresGrad {
-                b.withGradient { dB in
-                    if transposeB {  // dB (N, K) = dCᵀ · op(A)
-                        BLAS.gemm(transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
-                                  a: dC, b: a.value.base, beta: 1, c: dB)
-                    } else {         // dB (K, N) = op(A)ᵀ · dC
-                        BLAS.gemm(transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
-                                  a: a.value.base, b: dC, beta: 1, c: dB)
-                    }
+        }
+        if b.requiresGrad {
+            b.withGradient { dB, fresh in
+                if transposeB {  // dB (N, K) = dCᵀ · op(A)
+                    BLAS.gemm(transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
+                              a: dC, b: a.value.base, beta: fresh ? 0 : 1, c: dB)
+                } else {         // dB (K, N) = op(A)ᵀ · dC
+                    BLAS.gemm(transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
+                              a: a.value.base, b: dC, beta: fresh ? 0 : 1, c: dB)
                 }
             }
         }
@@ -76,28 +106,28 @@ extension Tape {
         return record("batchedMatmul", out, inputs: [a, b]) { c in
             let dC = c.grad!.base
             if a.requiresGrad {
-                a.withGradient { dA in
+                a.withGradient { dA, fresh in
                     if transposeA {
                         BLAS.batchedGemm(groups: groups, transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
                                          a: b.value.base, strideA: k * n, b: dC, strideB: m * n,
-                                         beta: 1, c: dA, strideC: m * k)
+                                         beta: fresh ? 0 : 1, c: dA, strideC: m * k)
                     } else {
                         BLAS.batchedGemm(groups: groups, transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
                                          a: dC, strideA: m * n, b: b.value.base, strideB: k * n,
-                                         beta: 1, c: dA, strideC: m * k)
+                                         beta: fresh ? 0 : 1, c: dA, strideC: m * k)
                     }
                 }
             }
             if b.requiresGrad {
-                b.withGradient { dB in
+                b.withGradient { dB, fresh in
                     if transposeB {
                         BLAS.batchedGemm(groups: groups, transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
                                          a: dC, strideA: m * n, b: a.value.base, strideB: m * k,
-                                         beta: 1, c: dB, strideC: k * n)
+                                         beta: fresh ? 0 : 1, c: dB, strideC: k * n)
                     } else {
                         BLAS.batchedGemm(groups: groups, transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
                                          a: a.value.base, strideA: m * k, b: dC, strideB: m * n,
-                                         beta: 1, c: dB, strideC: k * n)
+                                         beta: fresh ? 0 : 1, c: dB, strideC: k * n)
                     }
                 }
             }

@@ -35,14 +35,19 @@ extension Tape {
                 for row in range {
                     let input = xv + row * c, hat = xh + row * c, result = y + row * c
                     let mean: Float = centered ? Float(Kernels.sum(input, count: c)) / Float(c) : 0
-                    var squares: Float = 0
-                    for j in 0..<c { let d = input[j] - mean; squares += d * d }
-                    let r = 1 / (squares / Float(c) + epsilon).squareRoot()
+                    // Sixteen lanes at a time (a scalar loop with a running sum does not vectorise).
+                    var squares = Float16x()
+                    forLanes(c) { j, n in
+                        let d = loadLanes(input + j, n, fill: mean) - mean   // lanes past the end add 0
+                        squares += d * d
+                    }
+                    let r = 1 / (horizontalSum(squares) / Float(c) + epsilon).squareRoot()
                     rs[row] = r
-                    for j in 0..<c {
-                        let h = (input[j] - mean) * r
-                        hat[j] = h
-                        result[j] = h * wv[j] + (bv?[j] ?? 0)
+                    forLanes(c) { j, n in
+                        let h = (loadLanes(input + j, n) - mean) * r
+                        storeLanes(h, hat + j, n)
+                        let scaled = h * loadLanes(wv + j, n)
+                        storeLanes(bv.map { scaled + loadLanes($0 + j, n) } ?? scaled, result + j, n)
                     }
                 }
             }
@@ -52,29 +57,33 @@ extension Tape {
             let partials = Tensor(zeros: [Parallel.threads, 2 * c])  // per worker: ∂L/∂w (C), then ∂L/∂b (C)
             withExtendedLifetime((output, normalized, reciprocal, partials)) {
                 let (dY, wv, xh, rs, part) = (output.grad!.base, w.value.base, normalized.base, reciprocal.base, partials.base)
-                func pass(_ dX: UnsafeMutablePointer<Float>?) -> Int {
+                func pass(_ dX: UnsafeMutablePointer<Float>?, fresh: Bool) -> Int {
                     Parallel.forEachWorker(rows, partials: partials.shape[0], minimumPerWorker: perWorker) { worker, range in
                         let dW = part + worker * 2 * c, dB = dW + c
                         for row in range {
                             let g = dY + row * c, hat = xh + row * c
-                            var meanG: Float = 0, meanGH: Float = 0
-                            for j in 0..<c {
-                                dW[j] += g[j] * hat[j]
-                                dB[j] += g[j]
-                                let gw = g[j] * wv[j]
-                                meanG += gw
-                                meanGH += gw * hat[j]
+                            var sumG = Float16x(), sumGH = Float16x()
+                            forLanes(c) { j, n in
+                                let (gj, hj) = (loadLanes(g + j, n), loadLanes(hat + j, n))
+                                storeLanes(loadLanes(dW + j, n) + gj * hj, dW + j, n)
+                                storeLanes(loadLanes(dB + j, n) + gj, dB + j, n)
+                                let gw = gj * loadLanes(wv + j, n)
+                                sumG += gw
+                                sumGH += gw * hj
                             }
                             guard let dX else { continue }
-                            meanG = centered ? meanG / Float(c) : 0
-                            meanGH /= Float(c)
+                            let meanG = centered ? horizontalSum(sumG) / Float(c) : 0
+                            let meanGH = horizontalSum(sumGH) / Float(c)
                             let r = rs[row], dx = dX + row * c
-                            for j in 0..<c { dx[j] += r * (g[j] * wv[j] - meanG - hat[j] * meanGH) }
+                            forLanes(c) { j, n in
+                                let d = r * (loadLanes(g + j, n) * loadLanes(wv + j, n) - meanG - loadLanes(hat + j, n) * meanGH)
+                                storeLanes(fresh ? d : loadLanes(dx + j, n) + d, dx + j, n)
+                            }
                         }
                     }
                 }
                 var used = 0
-                if x.requiresGrad { x.withGradient { used = pass($0) } } else { used = pass(nil) }
+                if x.requiresGrad { x.withGradient { used = pass($0, fresh: $1) } } else { used = pass(nil, fresh: false) }
                 if w.requiresGrad {
                     w.withGradient { dW in for k in 0..<used { Kernels.axpy(1, part + k * 2 * c, dW, count: c) } }
                 }

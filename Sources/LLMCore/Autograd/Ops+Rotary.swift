@@ -27,7 +27,7 @@ extension Tape {
         return record("rotary", out, inputs: [x]) { output in
             let back = Tensor(uninitialized: shape)
             rotate(output.grad!.base, back.base, rows: b * t, length: t, width: w, headSize: d, heads: rotatedHeads, table: table, sign: -1)
-            x.withGradient { Kernels.axpy(1, back.base, $0, count: b * t * w) }
+            x.accumulateGradient(back)
         }
     }
 }

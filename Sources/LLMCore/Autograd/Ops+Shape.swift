@@ -7,7 +7,7 @@ extension Tape {
             shapeFailure("reshape", "cannot reshape \(a.shape) (\(a.value.count) elements) to \(shape)")
         }
         return record("reshape", a.value.reshaped(shape), inputs: [a]) { output in
-            a.withGradient { Kernels.axpy(1, output.grad!.base, $0, count: a.value.count) }
+            a.accumulateGradient(output.grad!)
         }
     }
 
@@ -21,8 +21,7 @@ extension Tape {
         let out = Tensor.swappingAxes(a.value, axis0, axis1)
         return record("transpose", out, inputs: [a]) { output in
             // The gradient goes back through the same swap.
-            let back = Tensor.swappingAxes(output.grad!, axis0, axis1)
-            a.withGradient { Kernels.axpy(1, back.base, $0, count: a.value.count) }
+            a.accumulateGradient(Tensor.swappingAxes(output.grad!, axis0, axis1))
         }
     }
 }

@@ -41,6 +41,27 @@ public final class Variable: @unchecked Sendable {
         if grad == nil { grad = Tensor(zeros: value.shape) }
         grad!.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
     }
+
+    /// Adds `gradient` (same element count) to this Variable's gradient. On first use the tensor is
+    /// taken as it is — no copy, the buffer is shared until either side writes to it (copy on write).
+    func accumulateGradient(_ gradient: Tensor) {
+        if grad == nil {
+            grad = gradient.reshaped(value.shape)
+        } else {
+            withGradient { Kernels.axpy(1, gradient.base, $0, count: value.count) }
+        }
+    }
+
+    /// Like `withGradient`, for kernels that can either write or add: on first use the buffer is left
+    /// uninitialized and `body` gets `fresh == true` and must write every element (`β = 0` in a
+    /// product, `=` instead of `+=`); afterwards `fresh == false` and it adds. This saves a pass that
+    /// zeroes the buffer and a pass that reads the zeros back — per activation gradient, every step.
+    @inline(__always)
+    func withGradient(_ body: (UnsafeMutablePointer<Float>, _ fresh: Bool) -> Void) {
+        let fresh = grad == nil
+        if fresh { grad = Tensor(uninitialized: value.shape) }
+        grad!.withUnsafeMutableBufferPointer { body($0.baseAddress!, fresh) }
+    }
 }
 
 extension Sequence where Element == Variable {

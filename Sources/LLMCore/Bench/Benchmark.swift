@@ -54,37 +54,66 @@ public enum Benchmarks {
     /// The median wall time of `body` over `repeats` runs after one warm-up run.
     public static func medianSeconds(repeats: Int, _ body: () -> Void) -> Double {
         body()
-        var times: [Double] = []
-        for _ in 0..<max(repeats, 1) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return times.sorted()[times.count / 2]
+        return median((0..<max(repeats, 1)).map { _ in seconds(body) })
     }
+
+    /// One sgemm of size³, timed two ways: split over our workers (OpenBLAS single-threaded in each, how
+    /// the core calls it) and raw `cblas_sgemm` on OpenBLAS's own threads. The faster of the two is the
+    /// peak every ratio refers to, so no ratio can flatter the core.
+    struct PeakProbe {
+        let n: Int
+        let a: Tensor, b: Tensor, c: Tensor
+        var flops: Double { 2 * Double(n) * Double(n) * Double(n) }
+
+        init(size: Int) {
+            var generator = SeededGenerator(seed: 1)
+            n = size
+            a = Tensor.randomNormal([n, n], using: &generator)
+            b = Tensor.randomNormal([n, n], using: &generator)
+            c = Tensor(zeros: [n, n])
+        }
+
+        /// Each timing is of a second, back-to-back product: the first brings A, B and C into cache, as
+        /// a peak measurement should (a cold product after a training step ran ~8% slower and would
+        /// flatter every ratio).
+        func splitSeconds() -> Double {
+            let product = { BLAS.gemm(transposeA: false, transposeB: false, m: n, n: n, k: n, a: a.base, b: b.base, beta: 0, c: c.base) }
+            product()
+            return seconds(product)
+        }
+
+        /// Leaves OpenBLAS single-threaded again and waits for its threads to stop spinning (they
+        /// sched_yield for a while after each product), so the next measurement is not disturbed.
+        func openBLASSeconds() -> Double {
+            openblas_set_num_threads(Int32(Parallel.threads))
+            let product = {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                            a.base, Int32(n), b.base, Int32(n), 0, c.base, Int32(n))
+            }
+            product()
+            let time = seconds(product)
+            Parallel.resetBLASThreads()
+            Thread.sleep(forTimeInterval: 0.3)
+            return time
+        }
+    }
+
+    /// The wall time of one run of `body`.
+    static func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// The median of some timings.
+    static func median(_ times: [Double]) -> Double { times.sorted()[times.count / 2] }
 
     /// The sgemm peak at size³: OpenBLAS's own threads and our split, both reported; the faster is the peak.
     public static func foundationPeak(into report: inout BenchmarkReport, repeats: Int, size: Int = 1024) {
-        var generator = SeededGenerator(seed: 1)
-        let n = size
-        let a = Tensor.randomNormal([n, n], using: &generator), b = Tensor.randomNormal([n, n], using: &generator)
-        let c = Tensor(zeros: [n, n])
-        let flops = 2 * Double(n) * Double(n) * Double(n)
-
-        // The peak: raw cblas_sgemm with OpenBLAS's own threads, and the same product split over our workers
-        // (OpenBLAS single-threaded in each, how the core calls it); the faster of the two is the reference,
-        // so no ratio below can flatter the core.
-        let split = medianSeconds(repeats: repeats) {
-            BLAS.gemm(transposeA: false, transposeB: false, m: n, n: n, k: n, a: a.base, b: b.base, beta: 0, c: c.base)
-        }
-        openblas_set_num_threads(Int32(Parallel.threads))
-        let raw = medianSeconds(repeats: repeats) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
-                        a.base, Int32(n), b.base, Int32(n), 0, c.base, Int32(n))
-        }
-        Parallel.resetBLASThreads()
-        Thread.sleep(forTimeInterval: 0.5)  // OpenBLAS's threads spin a while after a product; let them go to sleep
-        let openBLASRate = flops / raw / 1e9, splitRate = flops / split / 1e9
+        let probe = PeakProbe(size: size), n = size
+        let split = median((0..<max(repeats, 1)).map { _ in probe.splitSeconds() })
+        let raw = median((0..<max(repeats, 1)).map { _ in probe.openBLASSeconds() })
+        let openBLASRate = probe.flops / raw / 1e9, splitRate = probe.flops / split / 1e9
         let peak = max(openBLASRate, splitRate)
         report.add("sgemm \(n)³, OpenBLAS threads", openBLASRate, "GFLOP/s", openBLASRate >= splitRate ? "peak: every ratio below refers to it" : "")
         report.add("sgemm \(n)³, split over our workers", splitRate, "GFLOP/s", splitRate > openBLASRate ? "peak: every ratio below refers to it" : "")

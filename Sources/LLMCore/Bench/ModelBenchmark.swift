@@ -29,22 +29,29 @@ extension Benchmarks {
     }
 
     /// Full training steps (forward, backward, clipping, AdamW) on random tokens at `threads`: tokens/s and
-    /// MFU against the sgemm peak measured at that thread count in this run. When the run's main peak was
-    /// measured at the same thread count, the larger of the two measurements is used (a disturbed peak
-    /// measurement must not inflate MFU).
+    /// MFU against the sgemm peak at that thread count. The peak products are timed between the steps
+    /// (each step is preceded by one 1024³ product of each kind), so a busy moment on a shared machine
+    /// slows both sides of the ratio alike; medians of each.
     public static func trainingStep(_ config: GPTConfig, batch: Int, name: String, threads: Int, repeats: Int,
                                     into report: inout BenchmarkReport) throws {
         try Parallel.withThreads(threads) {
-            var peakReport = BenchmarkReport(threads: threads)
-            foundationPeak(into: &peakReport, repeats: 3)
-            let peak = threads == report.threads ? max(peakReport.peak, report.peak) : peakReport.peak
             var generator = SeededGenerator(seed: 5)
             let tokens = (0..<200_000).map { _ in Int32(generator.integer(below: config.vocabularySize)) }
             let data = TokenDataset(train: tokens, validation: Array(tokens.prefix(10_000)), vocabularySize: config.vocabularySize)
             var settings = TrainingConfig(steps: repeats + 1, batchSize: batch)
             settings.evaluationBatches = 1
             let trainer = try Trainer(model: try GPT(config, seed: 1), data: data, config: settings, checkpointFolder: nil)
-            let seconds = medianSeconds(repeats: repeats) { _ = try? trainer.step() }
+            let probe = PeakProbe(size: 1024)
+            _ = try trainer.step()                          // warm-up: buffers reach the pool
+            var stepTimes: [Double] = [], splitTimes: [Double] = [], openBLASTimes: [Double] = []
+            for _ in 0..<max(repeats, 1) {
+                if threads > 1 { openBLASTimes.append(probe.openBLASSeconds()) }
+                splitTimes.append(probe.splitSeconds())
+                stepTimes.append(try Self.seconds { try trainer.step() })
+            }
+            let seconds = median(stepTimes)
+            let fastest = openBLASTimes.isEmpty ? median(splitTimes) : min(median(openBLASTimes), median(splitTimes))
+            let peak = probe.flops / fastest / 1e9
             let tokensPerSecond = Double(batch * config.contextLength) / seconds
             let flopsPerToken = Double(6 * ModelAccounting(config).nonEmbeddingPositionParameters
                                        + 12 * config.layers * config.heads * config.headSize * config.contextLength)

@@ -24,8 +24,7 @@ public final class Linear: ParameterContainer {
     }
 
     public func callAsFunction(_ x: Variable, _ tape: Tape) -> Variable {
-        let y = tape.matmul(x, weight, transposeB: true)        // (…, out)
-        return bias.map { tape.add(y, $0) } ?? y
+        tape.linear(x, weight: weight, bias: bias)             // x·Wᵀ + b: (…, out)
     }
 
     public var namedParameters: [(String, Variable)] { [(weight.name, weight)] + (bias.map { [($0.name, $0)] } ?? []) }

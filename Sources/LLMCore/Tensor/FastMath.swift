@@ -55,6 +55,17 @@ func loadLanes(_ p: UnsafePointer<Float>, _ count: Int, fill: Float = 0) -> Floa
     return v
 }
 
+/// Calls `body(j, n)` for j = 0, 16, 32, … < count with n = min(16, count − j) lanes: the loop shape
+/// of every SIMD kernel (a full vector, then one partial vector at the end).
+@inline(__always)
+func forLanes(_ count: Int, _ body: (_ j: Int, _ n: Int) -> Void) {
+    var j = 0
+    while j < count {
+        body(j, min(16, count - j))
+        j += 16
+    }
+}
+
 /// Stores the first `min(count, 16)` lanes of `v` at `p`.
 @inline(__always)
 func storeLanes(_ v: Float16x, _ p: UnsafeMutablePointer<Float>, _ count: Int) {

@@ -4,6 +4,12 @@
 import CBLAS
 import Foundation
 
+/// An element-wise function and its derivative on 16 lanes (see `Kernels.GELU`).
+public protocol ActivationFunction {
+    static func value(_ x: Float16x) -> Float16x
+    static func derivative(_ x: Float16x) -> Float16x
+}
+
 public enum Kernels {
     /// Below this many elements per worker, element-wise loops stay on one thread.
     public static let elementsPerWorker = 1 << 16
@@ -46,6 +52,35 @@ public enum Kernels {
             while i < range.upperBound {
                 let n = min(16, range.upperBound - i)
                 storeLanes(loadLanes(out + i, n) + f(loadLanes(x + i, n), loadLanes(y + i, n)), out + i, n)
+                i += 16
+            }
+        }
+    }
+
+    /// `out[i] = F(x[i])` for a built-in activation. Generic over the function's type rather than taking
+    /// a closure: each activation gets its own loop with the math inlined (through a closure the loop
+    /// made a call per 16 elements, and GELU forward + backward cost 9% of a small model's step).
+    public static func activation<F: ActivationFunction>(_: F.Type, _ x: UnsafePointer<Float>,
+                                                         _ out: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEach(count, minimumPerWorker: elementsPerWorker) { range in
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let n = min(16, range.upperBound - i)
+                storeLanes(F.value(loadLanes(x + i, n)), out + i, n)
+                i += 16
+            }
+        }
+    }
+
+    /// `dX[i] (+)= dY[i] · F′(x[i])`: `accumulate` false writes, true adds.
+    public static func activationGradient<F: ActivationFunction>(_: F.Type, _ dY: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                                                                 into dX: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool) {
+        Parallel.forEach(count, minimumPerWorker: elementsPerWorker) { range in
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let n = min(16, range.upperBound - i)
+                let g = loadLanes(dY + i, n) * F.derivative(loadLanes(x + i, n))
+                storeLanes(accumulate ? loadLanes(dX + i, n) + g : g, dX + i, n)
                 i += 16
             }
         }
@@ -133,6 +168,22 @@ public enum Kernels {
     public static func reluDerivative(_ x: Float16x) -> Float16x {
         // sign bit clear and x ≠ 0 ⇔ x > 0: min(max(x·2¹²⁶, 0), 1) is 1 for every x ≥ 2⁻¹²⁶ and 0 for x ≤ 0
         pointwiseMin(pointwiseMax(x * 0x1p126, Float16x()), Float16x(repeating: 1))
+    }
+
+    /// The built-in activations as types, for the generic kernels above.
+    public enum GELU: ActivationFunction {
+        @inline(__always) public static func value(_ x: Float16x) -> Float16x { gelu(x) }
+        @inline(__always) public static func derivative(_ x: Float16x) -> Float16x { geluDerivative(x) }
+    }
+
+    public enum SiLU: ActivationFunction {
+        @inline(__always) public static func value(_ x: Float16x) -> Float16x { silu(x) }
+        @inline(__always) public static func derivative(_ x: Float16x) -> Float16x { siluDerivative(x) }
+    }
+
+    public enum ReLU: ActivationFunction {
+        @inline(__always) public static func value(_ x: Float16x) -> Float16x { relu(x) }
+        @inline(__always) public static func derivative(_ x: Float16x) -> Float16x { reluDerivative(x) }
     }
 
     // MARK: Row-wise softmax
