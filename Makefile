@@ -13,7 +13,7 @@ PREFIX ?= /usr/local
 RUN_DIR ?= runs/course
 APT_PACKAGES := libopenblas-dev libgnuplot-iostream-dev gnuplot-nox fortunes fortunes-zh
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-CHAPTERS := ch00 ch01 ch02 ch03 ch04
+CHAPTERS := ch00 ch01 ch02 ch03 ch04 ch08
 CHAPTER_FLAGS := --run-dir $(RUN_DIR) $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS))
 
 .PHONY: all deps build course test exercises bench install clean

@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "ch02", targets: ["Ch02Attention"]),
         .executable(name: "ch03", targets: ["Ch03Transformer"]),
         .executable(name: "ch04", targets: ["Ch04Pretraining"]),
+        .executable(name: "ch08", targets: ["Ch08Sampling"]),
         .executable(name: "exercises", targets: ["ExerciseScoreboard"]),
         .library(name: "LLMCore", targets: ["LLMCore"]),
     ],
@@ -56,6 +57,8 @@ let package = Package(
                           path: "Chapters/03-Transformer"),
         .executableTarget(name: "Ch04Pretraining", dependencies: ["LLMCore", "ChapterSupport"],
                           path: "Chapters/04-Pretraining"),
+        .executableTarget(name: "Ch08Sampling", dependencies: ["LLMCore", "ChapterSupport"],
+                          path: "Chapters/08-Sampling"),
 
         // MARK: The practitioner's command line
         .executableTarget(
@@ -72,7 +75,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
-        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "Ch01Tokenizer", "Ch02Attention", "Ch03Transformer", "Ch04Pretraining", "llm"]),
+        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "Ch01Tokenizer", "Ch02Attention", "Ch03Transformer", "Ch04Pretraining", "Ch08Sampling", "llm"]),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseKit", "Exercises", "ExerciseSolutions"]),
     ]
 )

@@ -173,7 +173,7 @@ extension TensorsChapter {
         for _ in 0..<length {
             probabilities.withUnsafeMutableBufferPointer { p in
                 weights.value.withUnsafeBufferPointer { w in
-                    Kernels.softmaxRow(w.baseAddress! + current * v, p.baseAddress!, count: v)
+                    _ = Kernels.softmaxRow(w.baseAddress! + current * v, p.baseAddress!, count: v)
                 }
             }
             current = chapter.random.categorical(probabilities) ?? 0

@@ -3,7 +3,7 @@
 //: What we build: the loop that turns a random transformer into a language model, and the habits that
 //: keep it honest — a validation split, a baseline to beat, learning-rate warmup and decay, gradient
 //: clipping, checkpoints you can resume from exactly, and a guard that stops a diverging run. We compare
-//: SGD with AdamW, train the course model (GPT-2 recipe, 'small') on the fortunes, train the Llama
+//: SGD with AdamW, train the course model (GPT-2 recipe, 6 × 256) on the fortunes, train the Llama
 //: recipe on the same token budget, watch a model memorise a tiny corpus, and glance at scaling.
 //:
 //: What we leave out: mixed precision, data parallelism, μP. The course run is minutes, not days: its
@@ -33,7 +33,7 @@ struct PretrainingChapter: ParsableCommand {
     @OptionGroup var corpus: CorpusOption   // default: the English fortunes
     @OptionGroup var tokenizer: TokenizerOption
 
-    @Option(help: "Steps of the course run (default: 200, or 30 with --quick).")
+    @Option(help: "Steps of the course run (default: 320, or 30 with --quick).")
     var steps: Int?
 
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
@@ -56,7 +56,7 @@ struct PretrainingChapter: ParsableCommand {
         try Self.optimizers(data, chapter)                                                       // 4.2
         try Self.schedules(chapter)                                                              // 4.3
         let course = try Self.courseRun(data, bpe, chapter, peak: peak, folder: pretrainFolder,
-                                        steps: steps ?? (options.quick ? 30 : 200))             // 4.4
+                                        steps: steps ?? (options.quick ? 30 : 320))             // 4.4
         try Self.llamaRecipe(data, chapter, peak: peak, against: course)                         // 4.5
         try Self.overfitting(text, bpe, chapter)                                                 // 4.6
         try Self.scaling(data, chapter)                                                          // 4.7
@@ -103,6 +103,11 @@ struct PretrainingChapter: ParsableCommand {
         }
         try chapter.plot(.line(curves, title: "Same model, same batches: SGD against AdamW", xLabel: "step", yLabel: "training loss (nats)"),
                          as: "optimizers")
+    }
+
+    /// The course model's shape (4.4): GPT-2 recipe, 6 layers × 256, 4 heads, context 256.
+    static func courseConfig(_ data: TokenDataset) -> GPTConfig {
+        GPTConfig.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 256, layers: 6, heads: 4, embeddingSize: 256)
     }
 
     /// A GPT-2-recipe config sized for quick experiments, with the dataset's vocabulary.

@@ -24,6 +24,35 @@ public enum ChapterInputs {
     }
 }
 
+extension ChapterInputs {
+    /// The Chapter 04 base model in `folder` (`<run-dir>/pretrain/checkpoint`). With `quick` and no
+    /// checkpoint there, a tiny model is trained on `corpus` for a few seconds instead (so `--quick` runs
+    /// stand alone); otherwise a missing checkpoint is an error that names the command to run.
+    public static func baseModel(_ folder: URL, corpus: Corpus, tokenizer: BPETokenizer, quick: Bool) throws -> GPT {
+        let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
+        if exists || !quick {
+            guard exists else {
+                throw CourseError.invalidValue(name: "base model", value: folder.path,
+                                               expected: "the Chapter 04 checkpoint: run 'swift run -c release ch04' (or 'make course') first, or pass --checkpoint DIR")
+            }
+            let model = try Checkpoint.load(from: folder)
+            if model.config.vocabularySize < tokenizer.vocabularySize {
+                throw CourseError.invalidValue(name: "base model", value: "\(folder.path) (vocabulary \(model.config.vocabularySize))",
+                                               expected: "a model trained with this tokenizer (\(tokenizer.vocabularySize) ids)")
+            }
+            return model
+        }
+        print("(no base model in \(folder.path): training a tiny one for --quick; run ch04 for the course model)")
+        let data = try TokenDataset.make(corpus: Corpus(entries: Array(corpus.entries.prefix(3000)), source: corpus.source),
+                                         tokenizer: tokenizer, contextLength: 64)
+        let model = try GPT(.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 64, layers: 2, heads: 2, embeddingSize: 64), seed: 1)
+        var config = TrainingConfig(steps: 60, batchSize: 8)
+        (config.learningRate, config.warmupSteps, config.evaluateEvery) = (3e-3, 5, 60)
+        try Trainer(model: model, data: data, config: config, checkpointFolder: nil).run(quiet: true)
+        return model
+    }
+}
+
 /// `--corpus PATH`, shared by the chapters that read text.
 public struct CorpusOption: ParsableArguments {
     @Option(help: "A UTF-8 text file or folder to learn from (default: the fortune collections in \(Corpus.fortunesDirectory)).")

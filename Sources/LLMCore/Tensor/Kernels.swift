@@ -86,6 +86,29 @@ public enum Kernels {
         }
     }
 
+    /// Σ a[i]·b[i], sixteen lanes at a time with two accumulators (short rows: attention heads, matvec).
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var s0 = Float16x(), s1 = Float16x(), i = 0
+        while i + 32 <= count {
+            s0 += loadLanes(a + i, 16) * loadLanes(b + i, 16)
+            s1 += loadLanes(a + i + 16, 16) * loadLanes(b + i + 16, 16)
+            i += 32
+        }
+        while i < count {
+            let n = min(16, count - i)
+            s0 += loadLanes(a + i, n) * loadLanes(b + i, n)
+            i += 16
+        }
+        return horizontalSum(s0 + s1)
+    }
+
+    /// `y += α·x` inline, for short rows where a BLAS call costs more than the work.
+    @inline(__always)
+    public static func axpyInline(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        forLanes(count) { i, n in storeLanes(loadLanes(y + i, n) + alpha * loadLanes(x + i, n), y + i, n) }
+    }
+
     /// `y += α·x` (BLAS saxpy).
     public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         if count > 0 { cblas_saxpy(Int32(count), alpha, x, 1, y, 1) }

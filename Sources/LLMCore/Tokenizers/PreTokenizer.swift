@@ -54,7 +54,7 @@ public struct PreTokenizer: Sendable {
 
     /// Calls `emit` with the byte range of each piece of `bytes`, in order; the ranges cover every byte.
     public func split(_ bytes: UnsafeBufferPointer<UInt8>, _ emit: (Range<Int>) -> Void) {
-        var scanner = Scanner(bytes: bytes)
+        let scanner = Scanner(bytes: bytes)
         var i = 0
         while i < bytes.count {
             let end = pattern == .cl100k ? scanner.cl100kPiece(at: i) : scanner.gpt2Piece(at: i)

@@ -40,10 +40,11 @@ extension Trainer {
     /// A greedy and a sampled continuation of <|endoftext|> (a fresh fortune), printed.
     public func printSamples(_ tokenizer: BPETokenizer, count: Int = 40) {
         let end = tokenizer.specialId("<|endoftext|>") ?? 0
-        var generator = SeededGenerator(seed: config.seed &+ UInt64(state.step))
+        var random = SeededGenerator(seed: config.seed &+ UInt64(state.step))
+        let generator = Generator(model: model)
         for temperature in [Float(0), 0.8] {
-            let ids = SimpleSampler.continuation(model, prompt: [end], count: count, temperature: temperature,
-                                                 generator: &generator, stop: end)
+            let ids = (try? generator.generate(prompt: [end], maxTokens: count, settings: SamplingSettings(temperature: temperature),
+                                               stopTokens: [end], generator: &random).tokens) ?? []
             let text = ((try? tokenizer.decode(ids)) ?? "").replacingOccurrences(of: "\n", with: " ⏎ ")
             print("    sample (\(temperature == 0 ? "greedy" : "T = \(temperature)")): \(text)")
         }

@@ -1,0 +1,128 @@
+// Introduced in Chapter 08. The key/value cache: generate one token at a time without recomputing the
+// past.
+//
+// Without a cache, every new token reruns the model over the whole sequence: token n costs n positions,
+// so n tokens cost ~n²/2. But a position's keys and values never change once computed (causal attention:
+// nothing later can influence them). So keep them: per layer, per key/value head, a preallocated
+// (Tmax, D) block for keys and one for values. A new token then needs only its own row through every
+// layer, attends over the cached rows, and appends its key and value. With grouped-query attention the
+// cache holds G heads, not H: Llama's 2 key/value heads for 6 query heads shrink it 3×.
+//
+// `GPT.forward(_:cache:)` runs any number of new tokens at once (the prompt in one "prefill" pass, then
+// one per step, or k draft tokens to verify in speculative decoding) and returns their logits. It reuses
+// the layers' own inference ops (norms, linears, MLP, RoPE at the cache's position), and only attention
+// is written here, against the cache.
+
+import Foundation
+
+/// Keys and values of every layer for positions 0..<length of one sequence.
+public final class KVCache {
+    public let layers: Int, kvHeads: Int, headSize: Int
+    /// The most positions the cache holds: the model's context length.
+    public let capacity: Int
+    /// How many positions are filled.
+    public private(set) var length = 0
+    /// Per layer: (G, capacity, D) keys and values.
+    var keys: [Tensor], values: [Tensor]
+
+    public init(for config: GPTConfig) {
+        layers = config.layers
+        kvHeads = config.kvHeads
+        headSize = config.headSize
+        capacity = config.contextLength
+        keys = (0..<layers).map { _ in Tensor(zeros: [config.kvHeads, config.contextLength, config.headSize]) }
+        values = keys.map { _ in Tensor(zeros: [config.kvHeads, config.contextLength, config.headSize]) }
+    }
+
+    /// Bytes held: 2 (keys and values) × L × G × Tmax × D × 4.
+    public var bytes: Int { 2 * layers * kvHeads * capacity * headSize * MemoryLayout<Float>.size }
+
+    /// Forgets every position (the buffers are kept for the next sequence).
+    public func reset() { length = 0 }
+
+    /// Keeps positions 0..<count and forgets the rest: how speculative decoding rolls back rejected
+    /// draft tokens. The kept rows are untouched.
+    public func truncate(to count: Int) {
+        precondition(count >= 0 && count <= length, "KVCache.truncate(to: \(count)) with \(length) positions filled")
+        length = count
+    }
+
+    fileprivate func advance(by count: Int) { length += count }
+}
+
+extension GPT {
+    /// Runs `ids` as the next positions after those already in `cache`, appends their keys and values,
+    /// and returns logits: (count, V) for every new position, or (1, V) for the last only
+    /// (`allPositions: false`, what plain generation needs — it skips the head for the others).
+    ///
+    /// Callers keep `cache.length + ids.count ≤ contextLength` and ids in 0..<V (the `Generator` checks
+    /// user input first); this is a programmer error otherwise.
+    public func forward(_ ids: [Int], cache: KVCache, allPositions: Bool = false) -> Tensor {
+        let (start, count, c) = (cache.length, ids.count, config.embeddingSize)
+        if count == 0 || start + count > cache.capacity || cache.layers != config.layers {
+            shapeFailure("GPT.forward(cache:)", "\(count) new positions after \(start) do not fit a cache of \(cache.capacity) (model context \(config.contextLength))")
+        }
+        let tape = Tape.inference
+        var x = tape.embedding(tokenEmbedding, ids: ids, shape: [1, count])                    // (1, n, C)
+        if let positionEmbedding {
+            x = tape.add(x, tape.reshape(tape.slice(positionEmbedding, axis: 0, start..<start + count), [1, count, c]))
+        }
+        let table = config.positions == .rotary ? RotaryTable(length: count, headSize: config.headSize, offset: start, base: config.ropeBase) : nil
+        for (layer, block) in blocks.enumerated() {
+            let attention = block.attention
+            var packed = attention.qkv(block.norm1(x, tape), tape).value                       // (1, n, (H + 2G)·D)
+            if let table {
+                let rotated = Tensor(uninitialized: packed.shape)
+                rotate(packed.base, rotated.base, rows: count, length: count, width: packed.shape[2], headSize: config.headSize,
+                       heads: config.heads + config.kvHeads, table: table, sign: 1)
+                packed = rotated
+            }
+            let mixed = cachedAttention(packed, layer: layer, cache: cache, start: start, count: count)  // (1, n, H·D)
+            x = tape.add(x, attention.projection(Variable(mixed), tape))
+            x = tape.add(x, block.mlp(block.norm2(x, tape), tape))
+        }
+        cache.advance(by: count)
+        if !allPositions && count > 1 { x = tape.slice(x, axis: 1, count - 1..<count) }
+        return tape.matmul(finalNorm(x, tape), lmHead ?? tokenEmbedding, transposeB: true).value.reshaped([allPositions ? count : 1, config.vocabularySize])
+    }
+
+    /// Stores the new rows' keys and values in the cache, then attends each new query over positions
+    /// 0…its own (causal). One job per query head; heads of a group read the same cached rows.
+    private func cachedAttention(_ packed: Tensor, layer: Int, cache: KVCache, start: Int, count: Int) -> Tensor {
+        let (h, g, d) = (config.heads, config.kvHeads, config.headSize)
+        let width = (h + 2 * g) * d, capacity = cache.capacity
+        let keys = cache.keys[layer], values = cache.values[layer]
+        let (src, k, v) = (packed.base, keys.base, values.base)
+        for row in 0..<count {
+            for group in 0..<g {
+                let position = (group * capacity + start + row) * d
+                (k + position).update(from: src + row * width + (h + group) * d, count: d)
+                (v + position).update(from: src + row * width + (h + g + group) * d, count: d)
+            }
+        }
+        let out = Tensor(uninitialized: [1, count, h * d])
+        let o = out.base, scale = 1 / Float(d).squareRoot(), groupSize = h / g
+        let visible = start + count
+        withExtendedLifetime((keys, values, packed)) {
+            Parallel.forEach(h, minimumPerWorker: max(1, 4096 / max(count * visible, 1))) { heads in
+                var scores = [Float](repeating: 0, count: visible)
+                scores.withUnsafeMutableBufferPointer { scoreBuffer in
+                    let p = scoreBuffer.baseAddress!
+                    for head in heads {
+                        let group = head / groupSize
+                        let kHead = k + group * capacity * d, vHead = v + group * capacity * d
+                        for row in 0..<count {
+                            let q = src + row * width + head * d, span = start + row + 1   // causal: positions 0...start + row
+                            for j in 0..<span { p[j] = scale * Kernels.dot(q, kHead + j * d, count: d) }
+                            _ = Kernels.softmaxRow(p, p, count: span)
+                            let result = o + row * h * d + head * d
+                            result.update(repeating: 0, count: d)
+                            for j in 0..<span { Kernels.axpyInline(p[j], vHead + j * d, result, count: d) }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

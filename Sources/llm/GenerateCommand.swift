@@ -1,0 +1,132 @@
+// `llm generate`: Chapter 08's sampler on any checkpoint, streaming tokens as they come.
+
+import ArgumentParser
+import ChapterSupport
+import Foundation
+import LLMCore
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Continue a prompt with a trained model, printing tokens as they are chosen (KV cache on).")
+
+    @Option(help: "The checkpoint folder (config.json + model.safetensors).")
+    var checkpoint: String
+
+    @Option(help: "The text to continue. <|endoftext|> is read as the special token; other <|…|> text is an error.")
+    var prompt: String
+
+    @Option(help: "The tokenizer folder (default: the checkpoint folder, its parent, or runs/course/tokenizer — the first that has one).")
+    var tokenizer: String?
+
+    @Option(name: .customLong("max-tokens"), help: "The most new tokens.")
+    var maxTokens = 200
+
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0.8
+
+    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.")
+    var topK: Int?
+
+    @Option(name: .customLong("top-p"), help: "Keep the smallest most-likely set with probability ≥ p, p in (0, 1].")
+    var topP: Float?
+
+    @Option(name: .customLong("min-p"), help: "Keep tokens at least this fraction as likely as the top one.")
+    var minP: Float?
+
+    @Option(name: .customLong("repetition-penalty"), help: "> 1 discourages repeating tokens already in the text.")
+    var repetitionPenalty: Float = 1
+
+    @Option(help: "Seed for sampling.")
+    var seed: UInt64 = 1337
+
+    @Option(help: "Threads (default: all cores, \(Parallel.defaultThreads) here).")
+    var threads: Int?
+
+    @Flag(help: "Print the generated token ids instead of text (to compare with other tools).")
+    var ids = false
+
+    @Flag(name: .customLong("no-cache"), help: "Recompute the whole window for every token (the slow baseline).")
+    var noCache = false
+
+    @Flag(help: "Refuse a prompt longer than the context instead of keeping its last tokens.")
+    var strict = false
+
+    var settings: SamplingSettings {
+        SamplingSettings(temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repetitionPenalty)
+    }
+
+    mutating func validate() throws {
+        try ChapterOptions.validateThreads(threads)
+        try requireFlag("--max-tokens", maxTokens, in: 1...1_000_000)
+        do { try settings.validate() } catch let error as CourseError {
+            guard case .invalidValue(let name, let value, let expected) = error else { throw error }
+            throw flagError("--\(name.replacingOccurrences(of: " ", with: "-"))", value, expected)
+        }
+        if prompt.isEmpty { throw flagError("--prompt", "\"\"", "some text to continue") }
+    }
+
+    func run() throws {
+        Parallel.setThreads(threads ?? Parallel.defaultThreads)
+        let folder = URL(fileURLWithPath: checkpoint)
+        let model = try Checkpoint.load(from: folder)
+        let bpe = try BPETokenizer.load(from: try tokenizerFolder(near: folder))
+        if model.config.vocabularySize < bpe.vocabularySize {
+            throw CourseError.invalidValue(name: "--tokenizer", value: "(\(bpe.vocabularySize) ids)", expected: "the tokenizer the model was trained with (\(model.config.vocabularySize) ids)")
+        }
+        if let unknown = Self.unknownSpecialTokens(in: prompt, known: Set(bpe.specialTokens.keys)).first {
+            throw CourseError.invalidValue(name: "--prompt", value: "special token \(unknown)",
+                                           expected: "one of \(bpe.specialTokens.keys.sorted().joined(separator: ", ")) (write it differently to mean plain text)")
+        }
+        let promptIDs = try bpe.encode(prompt, special: .allow)
+        let generator = Generator(model: model)
+        generator.usesCache = !noCache
+        var random = SeededGenerator(seed: seed)
+        let stop = bpe.specialId("<|endoftext|>").map { Set([$0]) } ?? []
+        let out = FileHandle.standardOutput
+        if !ids { out.write(Data(prompt.utf8)) }
+        var first = true
+        let result = try generator.generate(prompt: promptIDs, maxTokens: maxTokens, settings: settings, stopTokens: stop,
+                                            strict: strict, generator: &random) { token in
+            if ids {
+                out.write(Data(((first ? "" : " ") + String(token)).utf8))
+            } else if let bytes = try? bpe.decodeBytes([token]) {
+                out.write(Data(bytes))        // raw bytes: a character split over two tokens completes on the terminal
+            }
+            first = false
+            return true
+        }
+        out.write(Data("\n".utf8))
+        var report = "\(result.tokens.count) tokens in \(Format.duration(result.decodeSeconds)) (\(String(format: "%.0f", result.tokensPerSecond)) tokens/s"
+        report += noCache ? ", no cache" : String(format: ", cache %.1f MB", Double(generator.cache.bytes) / 1e6)
+        report += "; prompt \(promptIDs.count) tokens in \(Format.duration(result.prefillSeconds))); stopped: \(result.finishReason.rawValue)"
+        if result.truncatedPrompt > 0 { report += "; the prompt's first \(result.truncatedPrompt) tokens did not fit the context and were dropped" }
+        FileHandle.standardError.write(Data((report + "\n").utf8))
+    }
+
+    /// The tokenizer folder: `--tokenizer`, else the first of the checkpoint folder, its parent, its
+    /// grandparent and runs/course/tokenizer that holds a tokenizer.
+    func tokenizerFolder(near checkpoint: URL) throws -> URL {
+        if let tokenizer { return URL(fileURLWithPath: tokenizer) }
+        let candidates = [checkpoint, checkpoint.deletingLastPathComponent(),
+                          checkpoint.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tokenizer"),
+                          URL(fileURLWithPath: "runs/course/tokenizer")]
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("tokenizer.tiktoken").path) }) {
+            return found
+        }
+        throw CourseError.invalidValue(name: "--tokenizer", value: "(not given)",
+                                       expected: "a folder with tokenizer.tiktoken; none found next to \(checkpoint.path) or in runs/course/tokenizer")
+    }
+
+    /// `<|…|>` spans in `text` that are not special tokens of the tokenizer.
+    static func unknownSpecialTokens(in text: String, known: Set<String>) -> [String] {
+        var found: [String] = []
+        var rest = text[...]
+        while let open = rest.range(of: "<|"), let close = rest[open.upperBound...].range(of: "|>") {
+            let token = String(rest[open.lowerBound..<close.upperBound])
+            if !known.contains(token) { found.append(token) }
+            rest = rest[close.upperBound...]
+        }
+        return found
+    }
+}
