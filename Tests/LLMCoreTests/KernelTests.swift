@@ -194,6 +194,32 @@ struct ThreadCountTests {
         #expect(Parallel.threads == global)
     }
 
+    @Test("fine-grained loops on the spinning pool cover every index once, also with two callers at a time")
+    func workerPool() {
+        let n = 1000
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 2 * n)
+        counts.initialize(repeating: 0, count: 2 * n)
+        defer { counts.deallocate() }
+        let box = UncheckedSendable(counts)
+        DispatchQueue.concurrentPerform(iterations: 2) { caller in       // two threads compete for the pool
+            Parallel.withThreads(2) {
+                for _ in 0..<500 {
+                    Parallel.forEach(n, minimumPerWorker: 1, fineGrained: true) { range in
+                        for i in range { box.value[caller * n + i] += 1 }
+                    }
+                }
+            }
+        }
+        #expect((0..<2 * n).allSatisfy { counts[$0] == 500 })
+        // A loop with more chunks than pool threads falls back to Dispatch and still covers everything.
+        var hits = [Int](repeating: 0, count: 64)
+        hits.withUnsafeMutableBufferPointer { h in
+            let p = UncheckedSendable(h)
+            Parallel.withThreads(8) { Parallel.forEach(64, fineGrained: true) { range in for i in range { p.value[i] += 1 } } }
+        }
+        #expect(hits.allSatisfy { $0 == 1 })
+    }
+
     @Test("forEachWorker never hands out a worker index beyond the caller's partial buffers")
     func workerIndicesStayInBounds() {
         let seen = UnsafeMutablePointer<Int>.allocate(capacity: 8)

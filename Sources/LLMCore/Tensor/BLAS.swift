@@ -67,29 +67,12 @@ public enum BLAS {
     /// memory speed (OpenBLAS's sgemm on M = 1 reached ~18 GFLOP/s here; see `make bench`).
     static func matrixVector(n: Int, k: Int, alpha: Float, x: UnsafePointer<Float>, w: UnsafePointer<Float>, ldw: Int,
                              beta: Float, y: UnsafeMutablePointer<Float>) {
-        // Four rows at a time: each 16 floats of x are loaded once for four rows, and the four running
-        // sums stay in registers (one row at a time, the reduction per row cost as much as the row).
-        Parallel.forEach((n + 3) / 4, minimumPerWorker: max(1, (1 << 15) / max(4 * k, 1))) { blocks in
-            for block in blocks {
-                let first = block * 4, rows = min(4, n - first)
-                let w0 = w + first * ldw
-                let w1 = w0 + (rows > 1 ? ldw : 0), w2 = w0 + (rows > 2 ? 2 * ldw : 0), w3 = w0 + (rows > 3 ? 3 * ldw : 0)
-                var s0 = Float16x(), s1 = Float16x(), s2 = Float16x(), s3 = Float16x()
-                var j = 0
-                while j < k {
-                    let lanes = min(16, k - j)
-                    let xv = loadLanes(x + j, lanes)
-                    s0 += loadLanes(w0 + j, lanes) * xv
-                    s1 += loadLanes(w1 + j, lanes) * xv
-                    s2 += loadLanes(w2 + j, lanes) * xv
-                    s3 += loadLanes(w3 + j, lanes) * xv
-                    j += 16
-                }
-                let sums = SIMD4<Float>(horizontalSum(s0), horizontalSum(s1), horizontalSum(s2), horizontalSum(s3))
-                for r in 0..<rows {
-                    let value = alpha * sums[r]
-                    y[first + r] = beta == 0 ? value : value + beta * y[first + r]
-                }
+        // One row at a time. (Four rows sharing each load of x measured slower here: four weight
+        // streams at once defeat the prefetcher on this machine, and x stays in L1 anyway.)
+        Parallel.forEach(n, minimumPerWorker: max(1, (1 << 15) / max(k, 1)), fineGrained: true) { rows in
+            for row in rows {
+                let value = alpha * Kernels.dot(w + row * ldw, x, count: k)
+                y[row] = beta == 0 ? value : value + beta * y[row]
             }
         }
     }
