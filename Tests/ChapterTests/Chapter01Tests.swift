@@ -18,10 +18,7 @@ func writeBilingualCorpus(in folder: URL) throws -> URL {
 struct Chapter01Tests {
     @Test("ch01 --quick runs every section, agrees with itself, and saves the tokenizer")
     func quickRun() throws {
-        let folder = scratchFolder()
-        let corpus = try writeBilingualCorpus(in: folder)
-        let runs = folder.appendingPathComponent("runs")
-        let result = try runProduct("ch01", ["--quick", "--corpus", corpus.path, "--run-dir", runs.path, "--vocab-size", "600"])
+        let (result, runs, _) = try runQuickChapter("ch01", ["--vocab-size", "600"])
         expectSections(result, ["1.1 Why tokens", "1.2 Pre-tokenization", "1.3 The naive merge loop", "1.4 The fast merge loop",
                        "1.5 Training the course tokenizer", "1.6 Encoding and decoding", "1.7 English versus Chinese",
                        "1.8 Special tokens", "1.9 Saving the course tokenizer"])

@@ -19,10 +19,7 @@ struct Chapter02And03Tests {
 
     @Test("ch03 --quick runs every section, saves a checkpoint that llm inspects and reloads bit for bit")
     func transformer() throws {
-        let folder = scratchFolder()
-        let corpus = try writeBilingualCorpus(in: folder)
-        let runs = folder.appendingPathComponent("runs")
-        let result = try runProduct("ch03", ["--quick", "--corpus", corpus.path, "--run-dir", runs.path])
+        let (result, runs, _) = try runQuickChapter("ch03")
         expectSections(result, ["3.1 The block", "3.2 Where the parameters", "3.3 A forward pass", "3.4 Decoder-only", "3.5 Saving and reloading"])
         #expect(result.stdout.contains("reloaded logits identical  yes, bit for bit"))
         #expect(!result.stdout.contains("✗"), "accounting must match the tensors")

@@ -7,10 +7,7 @@ import Testing
 struct Chapter04Tests {
     @Test("ch04 --quick runs every section and leaves a checkpoint for later chapters")
     func quickRun() throws {
-        let folder = scratchFolder()
-        let corpus = try writeBilingualCorpus(in: folder)
-        let runs = folder.appendingPathComponent("runs")
-        let result = try runProduct("ch04", ["--quick", "--corpus", corpus.path, "--run-dir", runs.path])
+        let (result, runs, _) = try runQuickChapter("ch04")
         expectSections(result, ["4.1 The objective", "4.2 SGD against AdamW", "4.3 Learning-rate schedules", "4.4 The course run",
                        "4.5 The Llama recipe", "4.6 What overfitting looks like", "4.7 A glimpse of scaling"])
         #expect(result.stdout.contains("sample (greedy)") && result.stdout.contains("MFU"))

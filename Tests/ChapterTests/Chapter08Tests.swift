@@ -7,16 +7,13 @@ import Testing
 struct Chapter08Tests {
     @Test("ch08 --quick runs every section on stand-in models when Chapter 04 has not run")
     func quickRun() throws {
-        let folder = scratchFolder()
-        let corpus = try writeBilingualCorpus(in: folder)
-        let runs = folder.appendingPathComponent("runs")
-        let result = try runProduct("ch08", ["--quick", "--corpus", corpus.path, "--run-dir", runs.path])
+        let (result, runs, folder) = try runQuickChapter("ch08")
         expectSections(result, ["8.1 From logits to probabilities", "8.2 Cutting the tail", "8.3 Greedy, beam search, sampling",
                                 "8.4 Repetition", "8.5 The KV cache", "8.6 Speculative decoding", "8.7 Prompt lookup"])
         #expect(result.stdout.contains("training a tiny one for --quick"))
         #expect(!result.stdout.contains("│ NO") && !result.stdout.contains("  NO"), "speculative greedy must reproduce plain greedy")
         expectFiles(runs, ["temperature", "cutoffs", "kv-cache", "speculative-acceptance"].map { "08-sampling/\($0).gp" })
-        let full = try runProduct("ch08", ["--corpus", corpus.path, "--run-dir", folder.appendingPathComponent("empty").path])
+        let full = try runProduct("ch08", ["--corpus", folder.appendingPathComponent("corpus").path, "--run-dir", folder.appendingPathComponent("empty").path])
         #expect(full.status == 1 && full.stderr.contains("ch01") || full.stderr.contains("ch04"), "a full run names the chapter to run first: \(full.stderr)")
     }
 

@@ -49,6 +49,15 @@ func scratchFolder(_ name: String = #function) -> URL {
     return url
 }
 
+/// Runs `chapter --quick` on the small bilingual test corpus in a fresh scratch folder; returns the run,
+/// the run folder and the scratch folder.
+func runQuickChapter(_ chapter: String, _ extra: [String] = [], name: String = #function) throws -> (RunResult, runs: URL, folder: URL) {
+    let folder = scratchFolder(name)
+    let corpus = try writeBilingualCorpus(in: folder)
+    let runs = folder.appendingPathComponent("runs")
+    return (try runProduct(chapter, ["--quick", "--corpus", corpus.path, "--run-dir", runs.path] + extra), runs, folder)
+}
+
 /// Every section header printed, each as "── N.M Title".
 func expectSections(_ result: RunResult, _ headers: [String], sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(result.status == 0, "stderr: \(result.stderr)", sourceLocation: sourceLocation)

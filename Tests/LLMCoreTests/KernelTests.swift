@@ -47,6 +47,38 @@ struct KernelTests {
         }
     }
 
+    @Test("few-row products (decoding's matrix-vector path) equal three loops: β 0 and 1, row strides, 1 and 2 threads",
+          arguments: [(1, 384, 1152), (5, 300, 700), (8, 17, 33), (3, 1, 4)])
+    func fewRows(shape: (Int, Int, Int)) {
+        let (m, k, n) = shape
+        var g = SeededGenerator(seed: 4)
+        let (lda, ldc) = (k + 3, n + 5)                       // rows inside wider arrays
+        let a = Tensor.randomNormal([m, lda], using: &g), b = Tensor.randomNormal([n, k], using: &g)
+        let start = Tensor.randomNormal([m, ldc], using: &g)
+        let aValues = a.scalars
+        let packedA: [Float] = (0..<m).flatMap { i in (0..<k).map { aValues[i * lda + $0] } }
+        let product = naiveProduct(packedA, b.scalars, m: m, k: k, n: n, transposeA: false, transposeB: true)
+        for threads in [1, 2] {
+            for beta: Float in [0, 1] {
+                let c = Tensor(shape: start.shape, values: start.scalars)
+                Parallel.withThreads(threads) {
+                    BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 0.5, a: a.base, lda: lda,
+                              b: b.base, beta: beta, c: c.base, ldc: ldc)
+                }
+                let all = c.scalars
+                let got: [Float] = (0..<m).flatMap { i in (0..<n).map { all[i * ldc + $0] } }
+                var expected: [Float] = []
+                for i in 0..<m {
+                    for j in 0..<n { expected.append(0.5 * product[i * n + j] + beta * start.scalars[i * ldc + j]) }
+                }
+                expectClose(got, expected, 1e-5, "\(shape) β \(beta), \(threads) threads")
+                let before = start.scalars
+                let untouched = (0..<m).allSatisfy { i in (n..<ldc).allSatisfy { all[i * ldc + $0] == before[i * ldc + $0] } }
+                #expect(untouched, "columns past n are left alone")
+            }
+        }
+    }
+
     @Test("fastExp: relative error ≤ 2e-7 on [-87, 88]")
     func exp() {
         var worst: Double = 0

@@ -29,8 +29,8 @@ public enum BLAS {
             return
         }
         let lda = lda ?? (transposeA ? m : k), ldb = ldb ?? (transposeB ? k : n)
-        if m == 1 && transposeB && splitProducts {
-            matrixVector(n: n, k: k, alpha: alpha, x: a, w: b, ldw: ldb, beta: beta, y: c)
+        if m <= 16 && !transposeA && transposeB && splitProducts {
+            matrixVector(m: m, n: n, k: k, alpha: alpha, x: a, ldx: lda, w: b, ldw: ldb, beta: beta, y: c, ldy: ldc)
             return
         }
         if splitProducts && !Parallel.insideWorker && m * n * k >= 1 << 21 && Parallel.threads > 1 {
@@ -61,18 +61,20 @@ public enum BLAS {
                     beta, c, Int32(ldc))
     }
 
-    /// y = α·W·x + β·y for one row x (K) and W (N, K) row-major: a linear layer on one token, the shape
-    /// of every product in batch-1 decoding. Each output is a dot product of a contiguous weight row with
-    /// x; rows are split over our workers. Reading W once per token is the whole cost, so this runs at
-    /// memory speed (OpenBLAS's sgemm on M = 1 reached ~18 GFLOP/s here; see `make bench`).
-    static func matrixVector(n: Int, k: Int, alpha: Float, x: UnsafePointer<Float>, w: UnsafePointer<Float>, ldw: Int,
-                             beta: Float, y: UnsafeMutablePointer<Float>) {
-        // One row at a time. (Four rows sharing each load of x measured slower here: four weight
-        // streams at once defeat the prefetcher on this machine, and x stays in L1 anyway.)
+    /// Y = α·X·Wᵀ + β·Y for a few rows X (M ≤ 16, each K) and W (N, K) row-major: a linear layer on one
+    /// token (batch-1 decoding) or a handful (speculative decoding's verification). Each weight row is
+    /// read from memory once and dotted with every row of X, which stays in cache; rows of W are split
+    /// over our workers. Reading W is the whole cost, so this runs at memory speed — OpenBLAS's sgemm
+    /// packs all of W first for M this small, and reached ~18 GFLOP/s on M = 1 here.
+    static func matrixVector(m: Int, n: Int, k: Int, alpha: Float, x: UnsafePointer<Float>, ldx: Int,
+                             w: UnsafePointer<Float>, ldw: Int, beta: Float, y: UnsafeMutablePointer<Float>, ldy: Int) {
         Parallel.forEach(n, minimumPerWorker: max(1, (1 << 15) / max(k, 1)), fineGrained: true) { rows in
             for row in rows {
-                let value = alpha * Kernels.dot(w + row * ldw, x, count: k)
-                y[row] = beta == 0 ? value : value + beta * y[row]
+                let weights = w + row * ldw
+                for i in 0..<m {
+                    let value = alpha * Kernels.dot(weights, x + i * ldx, count: k), out = y + i * ldy + row
+                    out.pointee = beta == 0 ? value : value + beta * out.pointee
+                }
             }
         }
     }
