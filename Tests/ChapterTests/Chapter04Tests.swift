@@ -17,10 +17,7 @@ struct Chapter04Tests {
 
     @Test("llm train: start, stop, resume to more steps; bad inputs are one-line errors")
     func commandLine() throws {
-        let folder = scratchFolder()
-        let corpus = try writeBilingualCorpus(in: folder)
-        let tokenizer = folder.appendingPathComponent("tok")
-        _ = try runProduct("llm", ["tokenizer", "train", "--corpus", corpus.path, "--vocab-size", "320", "--out", tokenizer.path])
+        let (folder, corpus, tokenizer) = try corpusAndTokenizer()
         let run = folder.appendingPathComponent("run")
         let common = ["--corpus", corpus.path, "--tokenizer", tokenizer.path, "--run-dir", run.path, "--batch-size", "2"]
         let first = try runProduct("llm", ["train", "--preset", "gpt2-tiny", "--context", "32", "--steps", "4"] + common)

@@ -19,10 +19,7 @@ struct Chapter08Tests {
 
     @Test("llm generate streams a continuation; --ids, greedy determinism and bad input")
     func commandLine() throws {
-        let folder = scratchFolder()
-        let corpus = try writeBilingualCorpus(in: folder)
-        let tokenizer = folder.appendingPathComponent("tok")
-        _ = try runProduct("llm", ["tokenizer", "train", "--corpus", corpus.path, "--vocab-size", "320", "--out", tokenizer.path])
+        let (folder, corpus, tokenizer) = try corpusAndTokenizer()
         let run = folder.appendingPathComponent("run")
         let trained = try runProduct("llm", ["train", "--preset", "gpt2-tiny", "--context", "32", "--steps", "3", "--batch-size", "2",
                                             "--corpus", corpus.path, "--tokenizer", tokenizer.path, "--run-dir", run.path])

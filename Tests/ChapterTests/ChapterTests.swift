@@ -58,6 +58,15 @@ func runQuickChapter(_ chapter: String, _ extra: [String] = [], name: String = #
     return (try runProduct(chapter, ["--quick", "--corpus", corpus.path, "--run-dir", runs.path] + extra), runs, folder)
 }
 
+/// A scratch folder with the bilingual test corpus and a 320-id tokenizer trained on it by `llm`.
+func corpusAndTokenizer(name: String = #function) throws -> (folder: URL, corpus: URL, tokenizer: URL) {
+    let folder = scratchFolder(name)
+    let corpus = try writeBilingualCorpus(in: folder)
+    let tokenizer = folder.appendingPathComponent("tok")
+    _ = try runProduct("llm", ["tokenizer", "train", "--corpus", corpus.path, "--vocab-size", "320", "--out", tokenizer.path])
+    return (folder, corpus, tokenizer)
+}
+
 /// Every section header printed, each as "── N.M Title".
 func expectSections(_ result: RunResult, _ headers: [String], sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(result.status == 0, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
