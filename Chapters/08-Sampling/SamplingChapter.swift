@@ -114,7 +114,8 @@ struct Lesson {
                                                    ("min-p 0.1", SamplingSettings(minP: 0.1))]
         let p = Sampling.distribution(logits, SamplingSettings())
         Console.printTable(["rule", "tokens kept", "probability they held"], rows.map { name, settings in
-            let kept = Sampling.distribution(logits, settings).indices.filter { Sampling.distribution(logits, settings)[$0] > 0 }
+            let filtered = Sampling.distribution(logits, settings)
+            let kept = filtered.indices.filter { filtered[$0] > 0 }
             return [name, Format.integer(kept.count), Format.fixed(kept.reduce(Float(0)) { $0 + p[$1] }, 3)]
         })
         let sorted = p.sorted(by: >)
