@@ -3,6 +3,7 @@
 #   make test       build and run every test (what CI runs)
 #   make exercises  grade your solutions in Exercises/Stubs and print a scoreboard
 #   make bench      speed figures as ratios to this machine's sgemm peak → runs/bench/bench.json
+#   make bench-reference   llama2.c's decoding algorithm in C, for the generation rows (optional)
 #   make install    install the `llm` command line to $(PREFIX)/bin
 # Options: QUICK=1 (course in seconds), THREADS=N, RUN_DIR=folder, PREFIX=/usr/local.
 
@@ -16,7 +17,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHAPTERS := ch00 ch01 ch02 ch03 ch04 ch08
 CHAPTER_FLAGS := --run-dir $(RUN_DIR) $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS))
 
-.PHONY: all deps build course test exercises bench install clean
+.PHONY: all deps build course test exercises bench bench-reference install clean
 
 all: course
 
@@ -61,6 +62,12 @@ exercises: deps
 bench: deps
 	$(SWIFT) build -c release --product llm
 	.build/release/llm bench $(if $(THREADS),--threads $(THREADS))
+
+# Optional: llama2.c's decoding algorithm in C, timed on this machine (needs a C compiler with OpenMP).
+bench-reference:
+	@mkdir -p .build
+	cc -Ofast -march=native -fopenmp -o .build/decode_reference bench/decode_reference.c -lm
+	@for t in 1 2; do echo "decode_reference, $$t thread(s):"; OMP_NUM_THREADS=$$t .build/decode_reference; done
 
 install: deps
 	$(SWIFT) build -c release --product llm

@@ -2,6 +2,7 @@
 // cross-entropy and norms against Double loops, exp/tanh against Foundation, transpose against indexing.
 
 import Foundation
+import Synchronization
 import Testing
 @testable import LLMCore
 
@@ -250,6 +251,30 @@ struct ThreadCountTests {
             Parallel.withThreads(8) { Parallel.forEach(64, fineGrained: true) { range in for i in range { p.value[i] += 1 } } }
         }
         #expect(hits.allSatisfy { $0 == 1 })
+    }
+
+    @Test("the pool hands out tasks first come first served: a stalled worker holds up one task, not its share")
+    func workerPoolBalances() {
+        let pool = WorkerPool(helpers: 1)                   // our own pool: no other test can hold it
+        let tasks = 8
+        let doneBy = UnsafeMutablePointer<pthread_t?>.allocate(capacity: tasks)
+        doneBy.initialize(repeating: nil, count: tasks)
+        defer { doneBy.deallocate() }
+        let others = Atomic<Int>(0)
+        let box = UncheckedSendable(doneBy)
+        let ran = pool.run(workers: 2, tasks: tasks) { task in
+            box.value[task] = pthread_self()
+            if task == 0 {                                  // stall until every other task is done (5 s at most)
+                let deadline = Date().addingTimeInterval(5)
+                while others.load(ordering: .acquiring) < tasks - 1 && Date() < deadline { usleep(1000) }
+            } else {
+                others.add(1, ordering: .releasing)
+            }
+        }
+        #expect(ran)
+        // With a fixed split the stalled worker would own tasks 0..<4; here the other worker takes 1..<8.
+        let stalled = doneBy[0]!
+        #expect((1..<tasks).allSatisfy { pthread_equal(doneBy[$0]!, stalled) == 0 })
     }
 
     @Test("forEachWorker never hands out a worker index beyond the caller's partial buffers")

@@ -104,7 +104,9 @@ extension GPT {
         let o = out.base, scale = 1 / Float(d).squareRoot(), groupSize = h / g
         let visible = start + count
         withExtendedLifetime((keys, values, packed)) {
-            Parallel.forEach(h, minimumPerWorker: max(1, 4096 / max(count * visible, 1))) { heads in
+            // A head over `visible` positions costs ~4·D·visible flops: worth a worker from ~100 positions
+            // on, on the spinning pool (Dispatch's wake-up would cost more than the head).
+            Parallel.forEach(h, minimumPerWorker: max(1, 256 / max(count * visible, 1)), fineGrained: true) { heads in
                 var scores = [Float](repeating: 0, count: visible)
                 scores.withUnsafeMutableBufferPointer { scoreBuffer in
                     let p = scoreBuffer.baseAddress!

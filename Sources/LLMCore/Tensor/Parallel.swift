@@ -92,24 +92,37 @@ public enum Parallel {
             return
         }
         if callsBLAS && !BLAS.splitProducts { openblas_set_num_threads(1) }
-        run(chunks: chunks, pool: fineGrained) { chunk in body(chunk * count / chunks..<(chunk + 1) * count / chunks) }
+        if fineGrained {
+            // Several small tasks per worker, taken first come first served: a worker that starts late
+            // (woken, or preempted on a shared machine) takes fewer instead of holding everyone up.
+            let tasks = min(count / max(1, minimumPerWorker), chunks * WorkerPool.tasksPerWorker)
+            if runOnPool(workers: chunks, tasks: tasks, { task in body(task * count / tasks..<(task + 1) * count / tasks) }) { return }
+        }
+        run(chunks: chunks) { chunk in body(chunk * count / chunks..<(chunk + 1) * count / chunks) }
         if callsBLAS && !BLAS.splitProducts { openblas_set_num_threads(Int32(workers)) }
     }
 
-    /// Runs `job(0)…job(chunks − 1)` at the same time, each as a worker, and returns when all are done.
-    /// With `pool`, on the `WorkerPool` when it is free and big enough: its threads spin briefly between
-    /// loops, so the next loop starts in a microsecond instead of the tens of microseconds a sleeping
-    /// thread takes to wake (batch-1 decoding: +25–30% tokens/s on 2 threads). Otherwise — or when another
-    /// thread holds the pool, or there are more chunks than pool threads — through Dispatch, whose idle
-    /// threads sleep (training's bigger loops gained nothing from spinning, so they keep Dispatch).
-    private static func run(chunks: Int, pool: Bool, _ job: (Int) -> Void) {
+    /// Runs `job(0)…job(chunks − 1)` at the same time through Dispatch, each as a worker, and returns
+    /// when all are done. Dispatch's idle threads sleep: right for training's big loops.
+    private static func run(chunks: Int, _ job: (Int) -> Void) {
         withoutActuallyEscaping(job) { escapable in
             // Swift 6 checks that closures crossing threads are Sendable; our bodies capture unsafe
             // pointers to disjoint ranges, which is safe by construction. This box is the one place
-            // that promise is made.
+            // that promise is made (with `runOnPool`).
             let box = UncheckedSendable(escapable)
-            if pool && WorkerPool.shared.run(chunks: chunks, { chunk in asWorker { box.value(chunk) } }) { return }
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in asWorker { box.value(chunk) } }
+        }
+    }
+
+    /// Runs `job(0)…job(tasks − 1)` on the `WorkerPool` with `workers` threads (the caller included)
+    /// and returns true, or returns false at once when the pool is held by another thread or too small.
+    /// Its threads spin briefly between loops, so the next loop starts in a microsecond instead of the
+    /// tens of microseconds a sleeping thread takes to wake (batch-1 decoding: +25–30% tokens/s on
+    /// 2 threads; training's bigger loops gained nothing from spinning, so they keep Dispatch).
+    private static func runOnPool(workers: Int, tasks: Int, _ job: (Int) -> Void) -> Bool {
+        withoutActuallyEscaping(job) { escapable in
+            let box = UncheckedSendable(escapable)
+            return WorkerPool.shared.run(workers: workers, tasks: tasks) { task in asWorker { box.value(task) } }
         }
     }
 
@@ -126,7 +139,7 @@ public enum Parallel {
             body(0, 0..<count)
             return 1
         }
-        run(chunks: chunks, pool: false) { chunk in body(chunk, chunk * count / chunks..<(chunk + 1) * count / chunks) }
+        run(chunks: chunks) { chunk in body(chunk, chunk * count / chunks..<(chunk + 1) * count / chunks) }
         return chunks
     }
 }
@@ -138,20 +151,27 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// The helper threads behind `Parallel.forEach`: `helpers` threads that wait for work by spinning for
-/// ~50 µs after each loop, then sleep on a condition variable. One caller at a time (a lock held for the
-/// loop); a second caller, or a loop with more chunks than threads, is told to use Dispatch instead.
+/// The helper threads behind `Parallel.forEach(fineGrained:)`: `helpers` threads that wait for work by
+/// spinning for ~50 µs after each loop, then sleep on a condition variable. A loop is a number of tasks
+/// that the caller and the first `workers − 1` helpers take one at a time from a shared counter, so a
+/// helper that is slow to start takes fewer. One caller at a time (a flag held for the loop); a second
+/// caller, or a loop wanting more workers than the pool has, is told to use Dispatch instead.
 final class WorkerPool: @unchecked Sendable {
     /// `LLM_WORKER_POOL=off` leaves every loop to Dispatch (to compare).
     static let shared = WorkerPool(helpers: ProcessInfo.processInfo.environment["LLM_WORKER_POOL"] == "off" ? 0 : Parallel.defaultThreads - 1)
+    /// Tasks per worker in a fine-grained loop: enough to even out a late start, few enough that taking
+    /// one (an atomic add) costs nothing next to a task.
+    static let tasksPerWorker = 4
 
     let helpers: Int
     private let busy = Mutex(false)                     // held for a whole loop by its caller
     private let generation = Atomic<Int>(0)             // bumped once per loop: the helpers' signal
     private let pending = Atomic<Int>(0)                // helpers not yet done with this loop
+    private let nextTask = Atomic<Int>(0)               // the next task to take in this loop
     private let sleeping = Atomic<Int>(0)
-    private var job: UncheckedSendable<(Int) -> Void>?  // written before `generation` is bumped
-    private var chunks = 0
+    private var job: UncheckedSendable<(Int) -> Void>?  // these three are written before `generation` is bumped
+    private var tasks = 0
+    private var workers = 0
     private var mutex = pthread_mutex_t(), wake = pthread_cond_t()
 
     init(helpers: Int) {
@@ -159,21 +179,23 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
         for index in 0..<self.helpers {
-            let thread = Thread { [unowned self] in self.helperLoop(chunk: index + 1) }
+            let thread = Thread { [unowned self] in self.helperLoop(worker: index + 1) }
             thread.stackSize = 1 << 20
             thread.start()
         }
     }
 
     /// Runs the loop on the pool and returns true, or returns false at once when the pool cannot take it.
-    func run(chunks: Int, _ job: @escaping (Int) -> Void) -> Bool {
-        guard chunks - 1 <= helpers, chunks > 1, busy.withLock({ taken in
+    func run(workers: Int, tasks: Int, _ job: @escaping (Int) -> Void) -> Bool {
+        guard workers - 1 <= helpers, workers > 1, tasks > 1, busy.withLock({ taken in
             if taken { return false }
             taken = true
             return true
         }) else { return false }
         self.job = UncheckedSendable(job)
-        self.chunks = chunks
+        self.tasks = tasks
+        self.workers = workers
+        nextTask.store(0, ordering: .relaxed)
         pending.store(helpers, ordering: .relaxed)           // every helper answers every loop
         // Sequentially consistent with the helper's `sleeping.add` then `generation.load`: one of the two
         // sides sees the other's write, so a helper never sleeps through a loop.
@@ -183,7 +205,7 @@ final class WorkerPool: @unchecked Sendable {
             pthread_cond_broadcast(&wake)
             pthread_mutex_unlock(&mutex)
         }
-        job(0)
+        takeTasks(job)
         var spins = 0
         while pending.load(ordering: .acquiring) > 0 {
             spins += 1
@@ -194,7 +216,15 @@ final class WorkerPool: @unchecked Sendable {
         return true
     }
 
-    private func helperLoop(chunk: Int) {
+    private func takeTasks(_ job: (Int) -> Void) {
+        while true {
+            let task = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
+            if task >= tasks { return }
+            job(task)
+        }
+    }
+
+    private func helperLoop(worker: Int) {
         var seen = 0
         while true {
             var spins = 0
@@ -208,7 +238,7 @@ final class WorkerPool: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
             }
             seen = generation.load(ordering: .acquiring)
-            if chunk < chunks, let job { job.value(chunk) }
+            if worker < workers, let job { takeTasks(job.value) }
             pending.subtract(1, ordering: .releasing)
         }
     }
