@@ -2,6 +2,8 @@
 #   make course     build (release) and run every chapter in order on the default corpus → runs/course/
 #   make test       build and run every test (what CI runs)
 #   make exercises  grade your solutions in Exercises/Stubs and print a scoreboard
+#   make docs       run every chapter and write the course book's pages → docs/chapters/ (QUICK=1: seconds)
+#   make docs-text  refresh the pages' prose and code from the sources, keeping their outputs (runs nothing)
 #   make bench      speed figures as ratios to this machine's sgemm peak → runs/bench/bench.json
 #   make bench-reference   llama2.c's decoding algorithm in C, for the generation rows (optional)
 #   make install    install the `llm` command line to $(PREFIX)/bin
@@ -17,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHAPTERS := ch00 ch01 ch02 ch03 ch04 ch08
 CHAPTER_FLAGS := --run-dir $(RUN_DIR) $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS))
 
-.PHONY: all deps build course test exercises bench bench-reference install clean
+.PHONY: all deps build course test exercises docs docs-text bench bench-reference install clean
 
 all: course
 
@@ -58,6 +60,13 @@ test: deps
 exercises: deps
 	@$(SWIFT) build --product exercises >/dev/null
 	@.build/debug/exercises
+
+docs: build
+	.build/release/book $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS)) --run-dir $(RUN_DIR)
+
+docs-text: deps
+	$(SWIFT) build -c release --product book
+	.build/release/book --keep-outputs
 
 bench: deps
 	$(SWIFT) build -c release --product llm

@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "ch04", targets: ["Ch04Pretraining"]),
         .executable(name: "ch08", targets: ["Ch08Sampling"]),
         .executable(name: "exercises", targets: ["ExerciseScoreboard"]),
+        .executable(name: "book", targets: ["book"]),
         .library(name: "LLMCore", targets: ["LLMCore"]),
     ],
     dependencies: [
@@ -66,6 +67,10 @@ let package = Package(
             dependencies: ["LLMCore", "ChapterSupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        // MARK: The course book: docs/chapters/ from the chapter sources and their runs (make docs)
+        .target(name: "BookKit"),
+        .executableTarget(name: "book", dependencies: ["BookKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
         // MARK: Exercises: stubs the student edits, reference solutions, the shared checks, a scoreboard
         .target(name: "ExerciseKit", dependencies: ["LLMCore"], path: "Exercises/Kit"),
         .target(name: "Exercises", dependencies: ["LLMCore", "ExerciseKit"], path: "Exercises/Stubs"),
@@ -76,6 +81,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
         .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "Ch01Tokenizer", "Ch02Attention", "Ch03Transformer", "Ch04Pretraining", "Ch08Sampling", "llm"]),
+        .testTarget(name: "BookTests", dependencies: ["BookKit"]),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseKit", "Exercises", "ExerciseSolutions"]),
     ]
 )
