@@ -36,6 +36,8 @@ public struct Book {
     public var runLabel: String
     /// The date printed on the pages.
     public var date: String
+    /// Flags shown in the run command on the pages ("--quick" for a quick run).
+    public var shownFlags = ""
     /// Progress lines (one per chapter).
     public var log: (String) -> Void = { _ in }
 
@@ -128,8 +130,8 @@ public struct Book {
         let failed = result.status != 0
         let cellsByNumber = Dictionary(source.cells.map { ($0.number, $0) }, uniquingKeysWith: { a, _ in a })
         var regions: [String: String] = [:]
-        var head = String(format: "> Output of `swift run -c release %@` (%@), %@ on a %d-core machine, %@.",
-                          source.executable, runLabel, Book.duration(result.seconds), ProcessInfo.processInfo.activeProcessorCount, date)
+        var head = String(format: "> Output of `swift run -c release %@%@` (%@), %@ on a %d-core machine, %@.",
+                          source.executable, shownFlags.isEmpty ? "" : " " + shownFlags, runLabel, Book.duration(result.seconds), ProcessInfo.processInfo.activeProcessorCount, date)
         if failed {
             let stopped = capture.last.map { "section \($0.number) \($0.title)" } ?? "before its first section"
             let why = Book.lastLine(result.errorOutput) ?? "exit status \(result.status)"

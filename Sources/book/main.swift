@@ -55,6 +55,7 @@ struct BookCommand: ParsableCommand {
                         runner: keepOutputs ? nil : ProcessRunner(directory: URL(fileURLWithPath: bin), echo: verbose),
                         arguments: arguments, runLabel: "\(quick ? "quick" : "full") run, \(cores) thread\(cores == 1 ? "" : "s")",
                         date: formatter.string(from: Date()))
+        book.shownFlags = quick ? "--quick" : ""
         book.log = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }   // unbuffered: progress shows in pipes
         let wanted = only.map { Set($0.split(separator: ",").map { $0.count == 1 ? "0" + $0 : String($0) }) }
         let problems = try book.write(only: wanted)

@@ -43,11 +43,23 @@ extension TestChapter {
         print("ten")
     }
 
+    // MARK: - 99.11 The eleventh section
+
+    static func eleventh() {
+        print("eleven")
+    }
+}
+"""
+
+/// Sorts before Part.swift by name, and its first cell 99.9 sorts before 99.10 by number, not as text.
+private let extraFile = """
+import Foundation
+
+extension TestChapter {
     // MARK: - 99.9 The ninth section
 
-    static func ninth() {
-        print("nine")
-    }
+    //: Nine.
+    static func ninth() { print("nine") }
 }
 """
 
@@ -80,14 +92,14 @@ private func section(_ number: String, _ title: String, _ body: String) -> Strin
 struct BookTests {
     @Test("sources: introduction, outline, cells in numeric order (99.9 before 99.10), prose and code split, indentation and closing braces dropped")
     func parsing() throws {
-        let source = try ChapterSource(folder: "99-Test", files: [("Part.swift", partFile), ("Main.swift", mainFile)])
+        let source = try ChapterSource(folder: "99-Test", files: [("Part.swift", partFile), ("Main.swift", mainFile), ("Extra.swift", extraFile)])
         #expect(source.title == "Chapter 99 — A test chapter")
         #expect(source.executable == "ch99" && source.slug == "99-test")
         #expect(source.introduction == "# Chapter 99 — A test chapter\n\nWhat we build: nothing much.")
         #expect(source.outline.hasPrefix("import Foundation\n\n@main\nstruct TestChapter {"))
-        #expect(source.cells.map(\.number) == ["99.1", "99.9", "99.10"] || source.cells.map(\.number) == ["99.1", "99.10", "99.9"])
-        // Cells keep their file's order; files are ordered by their first cell.
-        #expect(source.parts.map { $0.cells.first?.number } == ["99.1", "99.10"])
+        // The @main file first, then the others by their first cell's number: 99.9 before 99.10.
+        #expect(source.cells.map(\.number) == ["99.1", "99.9", "99.10", "99.11"])
+        #expect(source.parts.map(\.opening) == ["", "", "## Chapter 99, part two — more"])
         #expect(ChapterSource.order("99.9", before: "99.10") && !ChapterSource.order("99.10", before: "99.9"))
         let first = source.cells[0]
         #expect(first.blocks == [
@@ -96,10 +108,10 @@ struct BookTests {
             .prose("Prose in the middle of the function."),
             .code("    print(\"two\")\n}"),
         ])
-        #expect(source.parts[1].opening == "## Chapter 99, part two — more")
-        let ninth = source.cells.first { $0.number == "99.9" }!
-        #expect(ninth.blocks == [.code("static func ninth() {\n    print(\"nine\")\n}")])   // the extension's `}` is gone
-        #expect(!ninth.hasProse)
+        let eleventh = source.cells.last!
+        #expect(eleventh.blocks == [.code("static func eleventh() {\n    print(\"eleven\")\n}")])   // the extension's `}` is gone
+        #expect(!eleventh.hasProse && first.hasProse)
+        #expect(source.cells[1].blocks == [.prose("Nine."), .code("static func ninth() { print(\"nine\") }")])
     }
 
     @Test("a run's output splits at section headers; plot lines become plots; carriage-return redraws keep their last state")
@@ -117,7 +129,7 @@ struct BookTests {
     @Test("regions round-trip through a page, and the skeleton does not depend on them")
     func regions() throws {
         let source = try ChapterSource(folder: "99-Test", files: [("Main.swift", mainFile), ("Part.swift", partFile)])
-        let filled = ["run": "> ran", "99.1": "```text\none\n```", "99.9": "x", "99.10": "![a](img/a.png)"]
+        let filled = ["run": "> ran", "99.1": "```text\none\n```", "99.11": "x", "99.10": "![a](img/a.png)"]
         let page = PageRenderer.page(source, regions: filled)
         #expect(PageRenderer.regions(in: page) == filled)
         #expect(PageRenderer.skeleton(page) == PageRenderer.skeleton(PageRenderer.page(source, regions: [:])))
@@ -172,7 +184,7 @@ struct BookTests {
             "ch97": RunResult(output: "banner\n" + section("97.1", "The first section", "  one"), errorOutput: "error: the tokenizer file is missing\n", status: 1),
             "ch98": RunResult(output: section("98.1", "The first section", "  one")),
             "ch99": RunResult(output: section("99.1", "The first section", "  one\n  plot: \(plot.path)\n  plot: /nonexistent/lost.png")
-                              + section("99.9", "The ninth section", "  nine") + section("99.10", "The tenth section", "  ten")),
+                              + section("99.10", "The tenth section", "  ten") + section("99.11", "The eleventh section", "  eleven")),
         ])
         let book = Book(chapters: course.chapters, pages: course.pages, runner: runner, arguments: [], runLabel: "full run, 1 thread", date: "today")
         let problems = try book.write()
@@ -181,7 +193,7 @@ struct BookTests {
         #expect(text.contains("Chapters/97-Fails, section 97.1 The first section: the chapter failed (exit status 1): error: the tokenizer file is missing"))
         #expect(text.contains { $0.hasPrefix("Chapters/98-NoProse, section 98.1 The first section: no //: prose in this section (Main.swift)") })
         #expect(text.contains { $0.hasPrefix("Chapters/99-Plots, section 99.1 The first section: plot /nonexistent/lost.png:") })
-        #expect(text.contains { $0.hasPrefix("Chapters/99-Plots, section 99.9 The ninth section: no //: prose") })
+        #expect(text.contains { $0.hasPrefix("Chapters/99-Plots, section 99.11 The eleventh section: no //: prose") })
         #expect(problems.count == 5, "\(text)")
         #expect(!problems.contains { $0.chapter == "notes" })
         // Every readable chapter's page exists; the failed one says where it stopped; the good plot was copied.
@@ -203,11 +215,11 @@ struct BookTests {
     @Test("a section whose printed header differs from its MARK, or that prints none, is reported")
     func headerMismatch() throws {
         let course = try scratchCourse(["99-Test": ["Main.swift": mainFile, "Part.swift": partFile]])
-        let runner = StubRunner(results: ["ch99": RunResult(output: section("99.1", "The first sectoin", "  one") + section("99.10", "The tenth section", "") + section("99.11", "Extra", ""))])
+        let runner = StubRunner(results: ["ch99": RunResult(output: section("99.1", "The first sectoin", "  one") + section("99.10", "The tenth section", "") + section("99.12", "Extra", ""))])
         let problems = try Book(chapters: course.chapters, pages: course.pages, runner: runner, arguments: [], runLabel: "", date: "").write().map(\.description)
         #expect(problems.contains("Chapters/99-Test, section 99.1 The first section: the run's header says \"The first sectoin\": make the Console.section title match the MARK"))
-        #expect(problems.contains("Chapters/99-Test, section 99.9 The ninth section: the run printed no \"── 99.9 …\" header: does the section call Console.section?"))
-        #expect(problems.contains("Chapters/99-Test, section 99.11: the run printed this section's header but no // MARK: - 99.11 cell exists"))
+        #expect(problems.contains("Chapters/99-Test, section 99.11 The eleventh section: the run printed no \"── 99.11 …\" header: does the section call Console.section?"))
+        #expect(problems.contains("Chapters/99-Test, section 99.12: the run printed this section's header but no // MARK: - 99.12 cell exists"))
     }
 }
 
