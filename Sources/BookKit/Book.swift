@@ -73,12 +73,24 @@ public struct Book {
         return (chapters, problems)
     }
 
-    /// The page of `chapters[index]` with `regions`, linked to its neighbours.
-    public static func page(_ index: Int, of chapters: [ChapterSource], regions: [String: String]) -> String {
+    /// The page of `chapters[index]` with `regions`, linked to its neighbours and to its exercise sheet
+    /// (`Exercises/ChNN.md` beside `Chapters/`, when there is one).
+    public func page(_ index: Int, of chapters: [ChapterSource], regions: [String: String]) -> String {
         let link = { (i: Int) -> PageRenderer.Link? in
             chapters.indices.contains(i) ? (chapters[i].title, Book.pageName(chapters[i].folder)) : nil
         }
-        return PageRenderer.page(chapters[index], regions: regions, previous: link(index - 1), next: link(index + 1))
+        let sheet = "Ch\(chapters[index].number).md"
+        let root = self.chapters.deletingLastPathComponent()
+        let exercises = FileManager.default.fileExists(atPath: root.appendingPathComponent("Exercises/\(sheet)").path)
+            ? Book.relativePath(from: pages, to: root.appendingPathComponent("Exercises/\(sheet)")) : nil
+        return PageRenderer.page(chapters[index], regions: regions, previous: link(index - 1), next: link(index + 1), exercises: exercises)
+    }
+
+    /// The path of `file` relative to the folder `directory` ("../../Exercises/Ch08.md").
+    static func relativePath(from directory: URL, to file: URL) -> String {
+        let from = directory.standardizedFileURL.pathComponents, to = file.standardizedFileURL.pathComponents
+        let common = zip(from, to).prefix { $0 == $1 }.count
+        return (Array(repeating: "..", count: from.count - common) + to[common...]).joined(separator: "/")
     }
 
     /// Writes the pages of `only` (chapter numbers such as "08"; nil: every chapter) and returns what went wrong.
@@ -99,7 +111,7 @@ public struct Book {
                 regions = (try? String(contentsOf: page, encoding: .utf8)).map(PageRenderer.regions) ?? [:]
             }
             problems += found
-            let text = Book.page(index, of: chapters, regions: regions)
+            let text = self.page(index, of: chapters, regions: regions)
             do { try Data(text.utf8).write(to: page, options: .atomic) }
             catch { problems.append(Problem(chapter: source.folder, section: nil, message: "cannot write \(page.path): \(error.localizedDescription)")) }
         }

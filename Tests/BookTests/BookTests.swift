@@ -149,7 +149,7 @@ struct BookTests {
         for (index, chapter) in chapters.enumerated() {
             let file = book.pages.appendingPathComponent(Book.pageName(chapter.folder))
             let committed = try String(contentsOf: file, encoding: .utf8)
-            let expected = Book.page(index, of: chapters, regions: [:])
+            let expected = book.page(index, of: chapters, regions: [:])
             #expect(PageRenderer.skeleton(committed) == PageRenderer.skeleton(expected),
                     "docs/chapters/\(Book.pageName(chapter.folder)) is out of date with Chapters/\(chapter.folder): run `make docs-text` (or `make docs`)")
             // Every page shows a real run and at least one plot, and every image it shows is committed.
@@ -205,6 +205,8 @@ struct BookTests {
         #expect(plots.contains("![good](img/99-plots-good.png)") && plots.contains("*(Plot `/nonexistent/lost.png` is missing from this run.)*"))
         #expect(FileManager.default.fileExists(atPath: course.pages.appendingPathComponent("img/99-plots-good.png").path))
         #expect(plots.contains("[← Chapter 98 — A test chapter](98-noprose.md)"))
+        #expect(plots.contains("**Sections:** [99.1 The first section](#991-the-first-section) · [99.10 The tenth section](#9910-the-tenth-section)"))
+        #expect(!plots.contains("**Exercises:**"))   // the scratch course has no Exercises/Ch99.md
         // --keep-outputs: prose and code refreshed from the sources, outputs kept from the page.
         let kept = Book(chapters: course.chapters, pages: course.pages, runner: nil, arguments: [], runLabel: "", date: "")
         _ = try kept.write(only: ["99"])
