@@ -65,12 +65,14 @@ struct BenchCommand: ParsableCommand {
         }
         if groups.contains(.generate) {
             let llama = GPTConfig.llamaStyle(vocabularySize: 4096, contextLength: 256, layers: 6, heads: 6, kvHeads: 6, embeddingSize: 384)
-            for threads in Set([1, Parallel.threads]).sorted() {
-                for (name, config) in [("gpt2-small", GPTConfig.gpt2Style(.small)), ("llama-small (6 kv heads, as llama2.c)", llama)] {
-                    try Benchmarks.generation(config, name: name, threads: threads, cache: true, repeats: min(repeats, 3), into: &report)
+            let presets = [("gpt2-small", GPTConfig.gpt2Style(.small)), ("llama-small (6 kv heads, as llama2.c)", llama)]
+            for cache in [true, false] {
+                for threads in Set([1, Parallel.threads]).sorted() {
+                    for (name, config) in presets {
+                        try Benchmarks.generation(config, name: name, threads: threads, cache: cache, repeats: cache ? min(repeats, 3) : 1, into: &report)
+                    }
                 }
             }
-            try Benchmarks.generation(.gpt2Style(.small), name: "gpt2-small", threads: Parallel.threads, cache: false, repeats: 1, into: &report)
         }
         let scaling = groups.contains(.attention) ? Benchmarks.attentionScaling(repeats: min(repeats, 5)) : []
         for (t, ms) in scaling { report.add("attention fwd+bwd, H 6 × D 64, T \(t)", ms, "ms", "B = 1") }

@@ -18,18 +18,24 @@ extension Benchmarks {
             let weightBytes = model.parameters.parameterCount * MemoryLayout<Float>.size
             let stream = StreamProbe(bytes: weightBytes)
             var rates: [Double] = [], bandwidths: [Double] = []
-            for _ in 0..<max(repeats, 1) + 1 {                    // the first run warms up
+            let warmUps = cache ? 1 : 0                          // without the cache every token is a long forward pass: no warm-up needed
+            for _ in 0..<max(repeats, 1) + warmUps {
                 let result = try generator.generate(prompt: prompt, maxTokens: newTokens, settings: SamplingSettings(topP: 0.9),
                                                     generator: &random)
                 rates.append(result.tokensPerSecond)
                 if cache { bandwidths.append(stream.gigabytesPerSecond()) }
             }
-            let rate = median(Array(rates.dropFirst()))
-            let label = "generate \(name), \(newTokens) tokens, \(cache ? "KV cache" : "no cache"), \(threads) thread\(threads == 1 ? "" : "s")"
-            guard cache else { return report.add(label, rate, "tokens/s", "reruns the whole window per token") }
+            let rate = median(Array(rates.dropFirst(warmUps)))
+            let label = { (cached: Bool) in
+                "generate \(name), \(newTokens) tokens, \(cached ? "KV cache" : "no cache"), \(threads) thread\(threads == 1 ? "" : "s")"
+            }
+            guard cache else {
+                let speedUp = report.value(label(true)).map { String(format: "; the cache is %.0f× faster", $0 / rate) } ?? ""
+                return report.add(label(false), rate, "tokens/s", "reruns the whole window per token" + speedUp)
+            }
             // The ceiling: one pass over the weights per token at the speed this run streams memory.
-            let bandwidth = median(Array(bandwidths.dropFirst())), read = rate * Double(weightBytes) / 1e9
-            report.add(label, rate, "tokens/s",
+            let bandwidth = median(Array(bandwidths.dropFirst(warmUps))), read = rate * Double(weightBytes) / 1e9
+            report.add(label(true), rate, "tokens/s",
                        String(format: "weights at %.1f GB/s = %.0f%% of streaming (%.1f GB/s); cache %.1f MB",
                               read, 100 * read / bandwidth, bandwidth, Double(generator.cache.bytes) / 1e6))
         }
