@@ -261,4 +261,18 @@ struct GenerationTests {
         #expect(wide.tokens.count == 12)
         #expect(throws: CourseError.self) { try BeamSearch.generate(model, prompt: prompt, width: 0, maxTokens: 3) }
     }
+
+    @Test("the generation benchmark reports the cache row against streaming bandwidth, then the no-cache row with the cache's speed-up")
+    func generationBenchmarkRows() throws {
+        var report = BenchmarkReport(threads: 1)
+        let config = GPTConfig.llamaStyle(vocabularySize: 64, contextLength: 64, layers: 2, heads: 4, kvHeads: 2, embeddingSize: 32)
+        try Benchmarks.generation(config, name: "toy", threads: 1, cache: true, newTokens: 24, repeats: 1, into: &report)
+        try Benchmarks.generation(config, name: "toy", threads: 1, cache: false, newTokens: 24, repeats: 1, into: &report)
+        #expect(report.rows.map(\.name) == ["generate toy, 24 tokens, KV cache, 1 thread", "generate toy, 24 tokens, no cache, 1 thread"])
+        #expect(report.rows.allSatisfy { $0.value > 0 && $0.value.isFinite && $0.unit == "tokens/s" })
+        #expect(report.rows[0].note.contains("% of streaming (") && report.rows[0].note.contains("GB/s); cache "))
+        #expect(report.rows[1].note.contains("the cache is ") && report.rows[1].note.hasSuffix("× faster"))
+        let bandwidth = StreamProbe(bytes: 1 << 20).gigabytesPerSecond()
+        #expect(bandwidth > 0 && bandwidth.isFinite)
+    }
 }
