@@ -42,7 +42,6 @@ extension Benchmarks {
     }
 }
 
-
 /// Memory bandwidth as batch-1 decoding sees it: a dot product of a buffer the size of the model's
 /// weights with itself, split over the same workers and pool as the matrix-vector products, so every
 /// byte comes from memory (or the last-level cache, as the weights do) once per pass. Timed between

@@ -91,15 +91,21 @@ public enum Parallel {
             if count > 0 { body(0..<count) }
             return
         }
-        if callsBLAS && !BLAS.splitProducts { openblas_set_num_threads(1) }
+        let singleThreadedBLAS = callsBLAS && !BLAS.splitProducts
+        if singleThreadedBLAS { openblas_set_num_threads(1) }
+        defer { if singleThreadedBLAS { openblas_set_num_threads(Int32(workers)) } }   // also after the pool's early return
         if fineGrained {
             // Several small tasks per worker, taken first come first served: a worker that starts late
             // (woken, or preempted on a shared machine) takes fewer instead of holding everyone up.
             let tasks = min(count / max(1, minimumPerWorker), chunks * WorkerPool.tasksPerWorker)
-            if runOnPool(workers: chunks, tasks: tasks, { task in body(task * count / tasks..<(task + 1) * count / tasks) }) { return }
+            if runOnPool(workers: chunks, tasks: tasks, { task in body(part(task, of: tasks, count)) }) { return }
         }
-        run(chunks: chunks) { chunk in body(chunk * count / chunks..<(chunk + 1) * count / chunks) }
-        if callsBLAS && !BLAS.splitProducts { openblas_set_num_threads(Int32(workers)) }
+        run(chunks: chunks) { chunk in body(part(chunk, of: chunks, count)) }
+    }
+
+    /// The `index`-th of `parts` contiguous, near-equal ranges covering 0..<count.
+    private static func part(_ index: Int, of parts: Int, _ count: Int) -> Range<Int> {
+        index * count / parts..<(index + 1) * count / parts
     }
 
     /// Runs `job(0)…job(chunks − 1)` at the same time through Dispatch, each as a worker, and returns
@@ -139,7 +145,7 @@ public enum Parallel {
             body(0, 0..<count)
             return 1
         }
-        run(chunks: chunks) { chunk in body(chunk, chunk * count / chunks..<(chunk + 1) * count / chunks) }
+        run(chunks: chunks) { chunk in body(chunk, part(chunk, of: chunks, count)) }
         return chunks
     }
 }
