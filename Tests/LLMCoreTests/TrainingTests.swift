@@ -69,7 +69,7 @@ struct TrainingTests {
             try trainer.run(quiet: true) { step in
                 if step == 5 {   // after the checkpoint at step 4: remember it, then poison a weight
                     for (name, p) in model.namedParameters { saved[name] = p.value }
-                    model.blocks[0].mlp.first.weight.value[0, 0] = .nan
+                    model.blocks[0].mlp.first.denseMatrix!.value[0, 0] = .nan
                 }
             }
             Issue.record("training should have stopped")

@@ -4,9 +4,12 @@
 // Policies, stated once:
 // - A prompt longer than the context keeps its last `contextLength − 1` tokens (room for one new token)
 //   and reports how many it dropped; with `strict`, it is an error instead.
-// - When the cache is full mid-generation, the oldest half of the window is dropped and the rest
-//   re-prefilled (one forward pass), so generation can run past the context length; positions restart,
-//   which is what a model trained on windows of that length expects anyway.
+// - The window: the model sees the tokens from `windowStart` on. When one more token would not fit the
+//   context, the window jumps forward to keep only the last half of the context (the new token
+//   included), so generation can run past the context length; positions restart, which is what a model
+//   trained on windows of that length expects anyway. With the cache, that jump is one re-prefill of
+//   the kept half; without it (`usesCache = false`), every step reruns the same window — so the slow
+//   baseline writes exactly the tokens the fast path writes, also past the context.
 
 import Foundation
 
@@ -87,7 +90,8 @@ public final class Generator {
             defer { clock = now }
             return Double(now - clock) / 1e9
         }
-        var logits = nextLogits(after: sequence, fresh: true)
+        var windowStart = 0
+        var logits = nextLogits(after: sequence, windowStart: &windowStart, fresh: true)
         let prefill = lap()
         var produced: [Int] = []
         var reason = FinishReason.maxTokens
@@ -106,25 +110,25 @@ public final class Generator {
             }
             if !onToken(token) { reason = .callback; break }
             if produced.count == maxTokens { break }
-            logits = nextLogits(after: sequence, fresh: false)
+            logits = nextLogits(after: sequence, windowStart: &windowStart, fresh: false)
         }
         return Generation(tokens: produced, finishReason: reason, truncatedPrompt: prompt.count - kept.count,
                           prefillSeconds: prefill, decodeSeconds: lap())
     }
 
-    /// Logits for the position after `sequence`. With the cache, a fresh call runs the whole (already
-    /// fitted) prompt, later calls only the token just appended; when the window is full, the oldest half
-    /// is dropped and the rest re-prefilled.
-    private func nextLogits(after sequence: [Int], fresh: Bool) -> [Float] {
+    /// Logits for the position after `sequence[windowStart...]` (the window policy above). With the
+    /// cache, a fresh call runs the whole (already fitted) prompt, later calls only the token just
+    /// appended, and a window jump re-prefills the kept half.
+    private func nextLogits(after sequence: [Int], windowStart: inout Int, fresh: Bool) -> [Float] {
         let context = model.config.contextLength
+        let jumped = sequence.count - windowStart > context
+        if jumped { windowStart = sequence.count - context / 2 }
+        let window = Array(sequence[windowStart...])
         guard usesCache else {
-            return model([Array(sequence.suffix(context))], .inference).value.lastRow
+            return model.logits([window], .inference, lastOnly: true).value.scalars
         }
-        var pending = fresh ? sequence : [sequence[sequence.count - 1]]
-        if fresh || cache.length + pending.count > context {
-            cache.reset()
-            if !fresh { pending = Array(sequence.suffix(context / 2)) }
-        }
+        if fresh || jumped { cache.reset() }
+        let pending = fresh || jumped ? window : [sequence[sequence.count - 1]]
         return model.forward(pending, cache: cache).scalars
     }
 }

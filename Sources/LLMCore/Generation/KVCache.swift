@@ -8,10 +8,11 @@
 // layer, attends over the cached rows, and appends its key and value. With grouped-query attention the
 // cache holds G heads, not H: Llama's 2 key/value heads for 6 query heads shrink it 3×.
 //
-// `GPT.forward(_:cache:)` runs any number of new tokens at once (the prompt in one "prefill" pass, then
-// one per step, or k draft tokens to verify in speculative decoding) and returns their logits. It reuses
-// the layers' own inference ops (norms, linears, MLP, RoPE at the cache's position), and only attention
-// is written here, against the cache.
+// There is no second model for this: `GPT.hiddenStates(_:_:cache:)` is the one forward pass, and with a
+// cache each attention layer calls `attend` below instead of full attention; RoPE and learned positions
+// start at `cache.length`. `GPT.forward(_:cache:)` runs any number of new tokens at once (the prompt in
+// one "prefill" pass, then one per step, or k draft tokens to verify in speculative decoding) and returns
+// their logits.
 
 import Foundation
 
@@ -47,51 +48,20 @@ public final class KVCache {
         length = count
     }
 
-    fileprivate func advance(by count: Int) { length += count }
-}
+    /// Marks `count` more positions as filled (after every layer has stored them).
+    func advance(by count: Int) { length += count }
 
-extension GPT {
-    /// Runs `ids` as the next positions after those already in `cache`, appends their keys and values,
-    /// and returns logits: (count, V) for every new position, or (1, V) for the last only
-    /// (`allPositions: false`, what plain generation needs — it skips the head for the others).
-    ///
-    /// Callers keep `cache.length + ids.count ≤ contextLength` and ids in 0..<V (the `Generator` checks
-    /// user input first); this is a programmer error otherwise.
-    public func forward(_ ids: [Int], cache: KVCache, allPositions: Bool = false) -> Tensor {
-        let (start, count, c) = (cache.length, ids.count, config.embeddingSize)
-        if count == 0 || start + count > cache.capacity || cache.layers != config.layers {
-            shapeFailure("GPT.forward(cache:)", "\(count) new positions after \(start) do not fit a cache of \(cache.capacity) (model context \(config.contextLength))")
+    /// Stores the new rows' keys and values at positions `length…` of `layer`, then attends each new
+    /// query over positions 0…its own (causal); returns (1, n, H·D). Inference only: no gradient.
+    /// One job per query head; heads of a group read the same cached rows.
+    func attend(_ packedQKV: Variable, layer: Int, heads h: Int) -> Variable {
+        let packed = packedQKV.value                                                       // (1, n, (H + 2G)·D)
+        let (g, d, start, count) = (kvHeads, headSize, length, packed.shape[1])
+        let width = (h + 2 * g) * d, capacity = self.capacity
+        if packed.shape.count != 3 || packed.shape[0] != 1 || packed.shape[2] != width || start + count > capacity {
+            shapeFailure("KVCache.attend", "needs (1, n, \(width)) rows after \(start) of \(capacity); got \(packed.shape)")
         }
-        let tape = Tape.inference
-        var x = tape.embedding(tokenEmbedding, ids: ids, shape: [1, count])                    // (1, n, C)
-        if let positionEmbedding {
-            x = tape.add(x, tape.reshape(tape.slice(positionEmbedding, axis: 0, start..<start + count), [1, count, c]))
-        }
-        let table = config.positions == .rotary ? RotaryTable(length: count, headSize: config.headSize, offset: start, base: config.ropeBase) : nil
-        for (layer, block) in blocks.enumerated() {
-            let attention = block.attention
-            var packed = attention.qkv(block.norm1(x, tape), tape).value                       // (1, n, (H + 2G)·D)
-            if let table {
-                let rotated = Tensor(uninitialized: packed.shape)
-                rotate(packed.base, rotated.base, rows: count, length: count, width: packed.shape[2], headSize: config.headSize,
-                       heads: config.heads + config.kvHeads, table: table, sign: 1)
-                packed = rotated
-            }
-            let mixed = cachedAttention(packed, layer: layer, cache: cache, start: start, count: count)  // (1, n, H·D)
-            x = tape.add(x, attention.projection(Variable(mixed), tape))
-            x = tape.add(x, block.mlp(block.norm2(x, tape), tape))
-        }
-        cache.advance(by: count)
-        if !allPositions && count > 1 { x = tape.slice(x, axis: 1, count - 1..<count) }
-        return tape.matmul(finalNorm(x, tape), lmHead ?? tokenEmbedding, transposeB: true).value.reshaped([allPositions ? count : 1, config.vocabularySize])
-    }
-
-    /// Stores the new rows' keys and values in the cache, then attends each new query over positions
-    /// 0…its own (causal). One job per query head; heads of a group read the same cached rows.
-    private func cachedAttention(_ packed: Tensor, layer: Int, cache: KVCache, start: Int, count: Int) -> Tensor {
-        let (h, g, d) = (config.heads, config.kvHeads, config.headSize)
-        let width = (h + 2 * g) * d, capacity = cache.capacity
-        let keys = cache.keys[layer], values = cache.values[layer]
+        let keys = self.keys[layer], values = self.values[layer]
         let (src, k, v) = (packed.base, keys.base, values.base)
         for row in 0..<count {
             for group in 0..<g {
@@ -125,6 +95,20 @@ extension GPT {
                 }
             }
         }
-        return out
+        return Variable(out, name: "cached attention")
+    }
+}
+
+extension GPT {
+    /// Runs `ids` as the next positions after those already in `cache`, appends their keys and values,
+    /// and returns logits: (count, V) for every new position, or (1, V) for the last only
+    /// (`allPositions: false`, what plain generation needs — it skips the head for the others).
+    /// The same forward pass as training (`logits(_:_:cache:lastOnly:)`), on an inference tape.
+    ///
+    /// Callers keep `cache.length + ids.count ≤ contextLength` and ids in 0..<V (the `Generator` checks
+    /// user input first); this is a programmer error otherwise.
+    public func forward(_ ids: [Int], cache: KVCache, allPositions: Bool = false) -> Tensor {
+        let logits = self.logits([ids], .inference, cache: cache, lastOnly: !allPositions).value
+        return logits.reshaped([allPositions ? ids.count : 1, config.vocabularySize])
     }
 }

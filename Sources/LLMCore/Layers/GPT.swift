@@ -48,29 +48,71 @@ public final class GPT: ParameterContainer {
         return table
     }
 
-    /// Logits (B, T, V) for token ids (B, T). Ids must be in 0..<V and T ≤ contextLength (callers such as
-    /// tokenizers and samplers check user input first).
+    // The forward pass, once: embeddings → blocks → final norm → head. Training, evaluation, generation
+    // with and without a KV cache, classifier and reward heads all go through these three functions.
+
+    /// The final-norm hidden states (B, T, C) for token ids (B, T): what the LM head, a classifier head,
+    /// a reward head or dense retrieval read.
+    ///
+    /// Ids must be in 0..<V and T ≤ contextLength (callers such as tokenizers, samplers and batch sources
+    /// check user input first).
     /// - Parameters:
     ///   - causal: `false` runs the same blocks bidirectionally (the masked-LM contrast of Chapter 03).
     ///   - keyMask: (B, T), `false` for padding.
-    public func callAsFunction(_ ids: [[Int]], _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil) -> Variable {
+    ///   - cache: inference with a KV cache (B = 1): the ids are the positions after `cache.length`, their
+    ///     keys and values are appended, and they attend over everything cached before them.
+    public func hiddenStates(_ ids: [[Int]], _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil,
+                             cache: KVCache? = nil) -> Variable {
         let (b, t) = (ids.count, ids.first?.count ?? 0)
-        if t > config.contextLength || ids.contains(where: { $0.count != t }) {
-            shapeFailure("GPT", "needs a (B, T) batch of equal rows with T ≤ \(config.contextLength); got \(ids.map(\.count))")
+        let start = cache?.length ?? 0
+        if t == 0 || start + t > config.contextLength || ids.contains(where: { $0.count != t }) {
+            shapeFailure("GPT", "needs a (B, T) batch of equal rows with T ≥ 1 and \(start) + T ≤ \(config.contextLength); got \(ids.map(\.count))")
+        }
+        if let cache, b != 1 || cache.layers != config.layers || cache.capacity < config.contextLength {
+            shapeFailure("GPT", "a KV cache holds one sequence of this model's \(config.layers) layers; got B = \(b), cache of \(cache.layers) layers")
         }
         var x = tape.embedding(tokenEmbedding, ids: ids.flatMap { $0 }, shape: [b, t])       // (B, T, C)
         if let positionEmbedding {
-            x = tape.add(x, tape.slice(positionEmbedding, axis: 0, 0..<t))                   // + (T, C)
+            x = tape.add(x, tape.slice(positionEmbedding, axis: 0, start..<start + t))       // + (T, C)
         }
-        for block in blocks { x = block(x, tape, causal: causal, keyMask: keyMask) }         // (B, T, C)
-        x = finalNorm(x, tape)
-        return tape.matmul(x, lmHead ?? tokenEmbedding, transposeB: true)                   // (B, T, V)
+        for (layer, block) in blocks.enumerated() {
+            x = block(x, tape, causal: causal, keyMask: keyMask, cache: cache, layer: layer) // (B, T, C)
+        }
+        cache?.advance(by: t)
+        return finalNorm(x, tape)                                                            // (B, T, C)
     }
 
-    /// Every trainable parameter with its checkpoint name (a fixed sinusoidal table is not one).
+    /// The LM head: hidden states (…, C) → logits (…, V), sharing the token embedding when tied.
+    public func head(_ hidden: Variable, _ tape: Tape) -> Variable {
+        tape.matmul(hidden, lmHead ?? tokenEmbedding, transposeB: true)                     // (…, V)
+    }
+
+    /// Logits (B, T, V) for token ids (B, T); the arguments are those of `hiddenStates`. With
+    /// `lastOnly`, only the last position goes through the head: (B, 1, V), what generation needs.
+    public func logits(_ ids: [[Int]], _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil,
+                       cache: KVCache? = nil, lastOnly: Bool = false) -> Variable {
+        var hidden = hiddenStates(ids, tape, causal: causal, keyMask: keyMask, cache: cache)  // (B, T, C)
+        let t = hidden.shape[1]
+        if lastOnly && t > 1 { hidden = tape.slice(hidden, axis: 1, t - 1..<t) }            // (B, 1, C)
+        return head(hidden, tape)                                                            // (B, T, V)
+    }
+
+    /// `logits(ids, tape)`: the model as a function, (B, T) ids → (B, T, V) logits.
+    public func callAsFunction(_ ids: [[Int]], _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil) -> Variable {
+        logits(ids, tape, causal: causal, keyMask: keyMask)
+    }
+
+    /// Every linear layer of the blocks, in model order (what LoRA and quantization walk).
+    public var linearLayers: [Linear] {
+        blocks.flatMap { block in
+            [block.attention.qkv, block.attention.projection, block.mlp.first] + (block.mlp.up.map { [$0] } ?? []) + [block.mlp.last]
+        }
+    }
+
+    /// Every parameter with its checkpoint name, frozen or not (a fixed sinusoidal table is not one).
     public var namedParameters: [(String, Variable)] {
         var all = [(tokenEmbedding.name, tokenEmbedding)]
-        if let positionEmbedding, positionEmbedding.requiresGrad { all.append((positionEmbedding.name, positionEmbedding)) }
+        if let positionEmbedding, config.positions == .learned { all.append((positionEmbedding.name, positionEmbedding)) }
         for block in blocks { all += block.namedParameters }
         all += finalNorm.namedParameters
         if let lmHead { all.append((lmHead.name, lmHead)) }

@@ -13,21 +13,32 @@ extension ParameterContainer {
     public var parameters: [Variable] { namedParameters.map(\.1) }
 }
 
-/// y = x·Wᵀ + b, with W stored (out, in) as PyTorch stores it.
+/// y = x·Wᵀ + b, with W stored (out, in) as PyTorch stores it. The weight is a `LinearWeight`: a plain
+/// matrix unless a later chapter swaps in another kind (see LinearWeight.swift).
 public final class Linear: ParameterContainer {
-    public let weight: Variable          // (out, in)
+    /// The layer's name in checkpoints ("blocks.0.attn.qkv"); its tensors are "<name>.weight", "<name>.bias".
+    public let name: String
+    public var weight: any LinearWeight  // (out, in)
     public let bias: Variable?           // (out)
 
-    public init(_ name: String, inputs: Int, outputs: Int, bias: Bool, standardDeviation: Float, generator: inout SeededGenerator) {
-        weight = .parameter(.randomNormal([outputs, inputs], standardDeviation: standardDeviation, using: &generator), name: "\(name).weight")
+    public init(_ name: String, inputs: Int, outputs: Int, bias: Bool, standardDeviation: Float,
+                generator: inout SeededGenerator) {
+        self.name = name
+        weight = DenseWeight(.parameter(.randomNormal([outputs, inputs], standardDeviation: standardDeviation,
+                                                      using: &generator), name: "\(name).weight"))
         self.bias = bias ? .parameter(Tensor(zeros: [outputs]), name: "\(name).bias") : nil
     }
 
+    /// The Float32 matrix when the weight is a plain `DenseWeight` (nil for other kinds).
+    public var denseMatrix: Variable? { (weight as? DenseWeight)?.matrix }
+
     public func callAsFunction(_ x: Variable, _ tape: Tape) -> Variable {
-        tape.linear(x, weight: weight, bias: bias)             // x·Wᵀ + b: (…, out)
+        weight.product(x, bias: bias, tape)                     // x·Wᵀ + b: (…, out)
     }
 
-    public var namedParameters: [(String, Variable)] { [(weight.name, weight)] + (bias.map { [($0.name, $0)] } ?? []) }
+    public var namedParameters: [(String, Variable)] {
+        weight.namedParameters + (bias.map { [($0.name, $0)] } ?? [])
+    }
 }
 
 /// LayerNorm (weight and bias) or RMSNorm (weight only) over the last dimension.
@@ -78,13 +89,18 @@ public final class SelfAttention: ParameterContainer {
                             standardDeviation: 0.02 / (2 * Float(config.layers)).squareRoot(), generator: &generator)
     }
 
-    /// x (B, T, C) → (B, T, C).
-    public func callAsFunction(_ x: Variable, _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil, positionOffset: Int = 0) -> Variable {
+    /// x (B, T, C) → (B, T, C). With a `cache` (inference, B = 1) the T rows are the positions after the
+    /// cache's `length`: their keys and values are appended to layer `layer` of the cache, and each query
+    /// attends over every cached position up to its own.
+    public func callAsFunction(_ x: Variable, _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil,
+                               cache: KVCache? = nil, layer: Int = 0) -> Variable {
         var packed = qkv(x, tape)                                                         // (B, T, (H + 2G)·D)
         if rotary {
-            packed = tape.rotary(packed, headSize: headSize, rotatedHeads: heads + kvHeads, positionOffset: positionOffset, base: ropeBase)
+            packed = tape.rotary(packed, headSize: headSize, rotatedHeads: heads + kvHeads,
+                                 positionOffset: cache?.length ?? 0, base: ropeBase)
         }
-        let mixed = tape.attention(packed, heads: heads, kvHeads: kvHeads, causal: causal, keyMask: keyMask)  // (B, T, H·D)
+        let mixed = cache.map { $0.attend(packed, layer: layer, heads: heads) }           // (1, T, H·D)
+            ?? tape.attention(packed, heads: heads, kvHeads: kvHeads, causal: causal, keyMask: keyMask)  // (B, T, H·D)
         return projection(mixed, tape)                                                     // (B, T, C)
     }
 
@@ -137,8 +153,11 @@ public final class Block: ParameterContainer {
         mlp = MLP("\(name).mlp", config: config, generator: &generator)
     }
 
-    public func callAsFunction(_ x: Variable, _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil) -> Variable {
-        let h = tape.add(x, attention(norm1(x, tape), tape, causal: causal, keyMask: keyMask))   // (B, T, C)
+    /// x (B, T, C) → (B, T, C); `cache` and `layer` as in `SelfAttention`.
+    public func callAsFunction(_ x: Variable, _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil,
+                               cache: KVCache? = nil, layer: Int = 0) -> Variable {
+        let attended = attention(norm1(x, tape), tape, causal: causal, keyMask: keyMask, cache: cache, layer: layer)
+        let h = tape.add(x, attended)                                                            // (B, T, C)
         return tape.add(h, mlp(norm2(h, tape), tape))                                            // (B, T, C)
     }
 
