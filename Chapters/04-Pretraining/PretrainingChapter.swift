@@ -91,15 +91,15 @@ struct PretrainingChapter: ParsableCommand {
         Console.section("4.2 SGD against AdamW")
         let steps = chapter.quick ? 20 : 120
         var curves: [Series] = []
-        for (name, rate) in [("sgd", Float(0.1)), ("adamw", Float(3e-3))] {
+        for (name, rate) in [(OptimizerKind.sgd, Float(0.1)), (.adamw, Float(3e-3))] {
             let model = try GPT(smallConfig(data, width: 64, layers: 2, context: 64), seed: chapter.options.seed)
             var config = TrainingConfig(steps: steps, batchSize: 8)
             (config.optimizer, config.learningRate, config.minimumLearningRate, config.warmupSteps) = (name, rate, rate, 0)
             config.evaluateEvery = steps
             let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: nil)
             try trainer.run(label: "  \(name)", quiet: true)
-            print("  \(name.padding(toLength: 5, withPad: " ", startingAt: 0)) (η = \(rate)): loss \(Format.fixed(trainer.state.trainLosses[0])) → \(Format.fixed(trainer.state.trainLosses.suffix(10).reduce(0, +) / 10)), validation \(Format.fixed(trainer.state.validation.last?.loss ?? .nan))")
-            curves.append(Series(name == "sgd" ? "SGD + momentum 0.9, η = 0.1" : "AdamW, η = 3e-3", y: trainer.state.trainLosses))
+            print("  \(name.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) (η = \(rate)): loss \(Format.fixed(trainer.state.trainLosses[0])) → \(Format.fixed(trainer.state.trainLosses.suffix(10).reduce(0, +) / 10)), validation \(Format.fixed(trainer.state.validation.last?.loss ?? .nan))")
+            curves.append(Series(name == .sgd ? "SGD + momentum 0.9, η = 0.1" : "AdamW, η = 3e-3", y: trainer.state.trainLosses))
         }
         try chapter.plot(.line(curves, title: "Same model, same batches: SGD against AdamW", xLabel: "step", yLabel: "training loss (nats)"),
                          as: "optimizers")

@@ -74,7 +74,7 @@ struct TrainCommand: ParsableCommand {
         let tokenizerFolder = URL(fileURLWithPath: tokenizer ?? folder.appendingPathComponent("tokenizer").path)
         let bpe = try BPETokenizer.load(from: tokenizerFolder)
         let text = try Corpus.load(path: corpus ?? Corpus.fortunesDirectory)
-        let trainer: Trainer
+        let trainer: Trainer<TokenWindows>
         if resume {
             let saved = try Checkpoint.config(in: checkpoint)
             let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: saved.contextLength, cacheFolder: folder)

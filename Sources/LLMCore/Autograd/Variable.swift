@@ -10,8 +10,9 @@ public final class Variable: @unchecked Sendable {
     public var value: Tensor
     /// ∂loss/∂value, summed over every use of this Variable; `nil` until backward reaches it.
     public var grad: Tensor?
-    /// Whether backward should compute a gradient for this Variable.
-    public let requiresGrad: Bool
+    /// Whether backward should compute a gradient for this Variable. A parameter with `false` is
+    /// *frozen*: no op computes or stores a gradient for it, and a trainer hands it to no optimizer.
+    public var requiresGrad: Bool
     /// A name for error messages, checkpoints and plots (`"blocks.0.attention.qkv.weight"`).
     public var name: String
 
@@ -27,6 +28,15 @@ public final class Variable: @unchecked Sendable {
     }
 
     public var shape: [Int] { value.shape }
+
+    /// Freezes this parameter: no gradient from now on (and the stored one is dropped).
+    public func freeze() {
+        requiresGrad = false
+        grad = nil
+    }
+
+    /// Makes this Variable trainable again.
+    public func unfreeze() { requiresGrad = true }
 
     /// Clears the gradient to zeros, keeping its buffer for the next step (no allocation per step).
     public func zeroGrad() {

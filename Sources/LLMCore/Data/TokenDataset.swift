@@ -106,15 +106,22 @@ public struct BatchSampler: Codable, Sendable, Equatable {
 
     /// `batch` windows of `length` + 1 tokens at random offsets: inputs (B, T) and next-token targets (B·T).
     public mutating func next(_ tokens: [Int32], batch: Int, length: Int) -> (inputs: [[Int]], targets: [Int]) {
-        var inputs: [[Int]] = [], targets: [Int] = []
-        targets.reserveCapacity(batch * length)
-        for _ in 0..<batch {
-            let start = generator.integer(below: tokens.count - length)
-            inputs.append(tokens[start..<(start + length)].map(Int.init))
-            targets += tokens[(start + 1)...(start + length)].map(Int.init)
-        }
-        return (inputs, targets)
+        randomWindows(tokens, batch: batch, length: length, using: &generator)
     }
+}
+
+/// `batch` windows of `length` + 1 tokens at offsets drawn from `random`: inputs (B, T) and next-token
+/// targets (B·T).
+public func randomWindows(_ tokens: [Int32], batch: Int, length: Int,
+                          using random: inout SeededGenerator) -> (inputs: [[Int]], targets: [Int]) {
+    var inputs: [[Int]] = [], targets: [Int] = []
+    targets.reserveCapacity(batch * length)
+    for _ in 0..<batch {
+        let start = random.integer(below: tokens.count - length)
+        inputs.append(tokens[start..<(start + length)].map(Int.init))
+        targets += tokens[(start + 1)...(start + length)].map(Int.init)
+    }
+    return (inputs, targets)
 }
 
 /// The validation stream cut into consecutive, non-overlapping windows, in order (the same every time).

@@ -11,6 +11,15 @@ public protocol ParameterContainer {
 
 extension ParameterContainer {
     public var parameters: [Variable] { namedParameters.map(\.1) }
+
+    /// The parameters that are not frozen: what a trainer updates by default.
+    public var trainableParameters: [Variable] { parameters.filter(\.requiresGrad) }
+
+    /// Freezes every parameter (fine-tuning then unfreezes or adds what it trains).
+    public func freeze() { parameters.forEach { $0.freeze() } }
+
+    /// Makes every parameter trainable.
+    public func unfreeze() { parameters.forEach { $0.unfreeze() } }
 }
 
 /// y = x·Wᵀ + b, with W stored (out, in) as PyTorch stores it. The weight is a `LinearWeight`: a plain

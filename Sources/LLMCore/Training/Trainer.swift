@@ -1,12 +1,20 @@
-// Introduced in Chapter 04. The training loop: batches → loss → backward → clip → update, with
-// evaluation, samples, checkpoints, exact resume, and a guard against divergence.
+// Introduced in Chapter 04; every later chapter that trains uses it. The training loop: batches → loss
+// → backward → clip → update, with evaluation, samples, checkpoints, exact resume, and a guard against
+// divergence — one loop for every objective:
 //
-// One step: `accumulation` micro-batches of B windows each (their gradients add up, each scaled by
-// 1/accumulation), the global gradient norm clipped to `clipNorm`, the learning rate from the
-// warmup-cosine schedule, one optimizer update. A checkpoint holds everything the next step depends on —
-// weights, optimizer buffers and step, the sampler's generator, the loss history — so a resumed run
-// continues the uninterrupted one to the last bit (same thread count). It is written as a new folder
-// and swapped in with renames: an interrupted save leaves the previous checkpoint.
+//   Trainer(model:, source: some BatchSource, loss: (GPT, Batch, Tape) → loss, trainable:, config:, …)
+//
+// The batch source says what a batch is (token windows, masked SFT examples, labelled examples,
+// preference pairs; BatchSources.swift), the loss what is minimised (Losses.swift), `trainable` which
+// parameters move (default: every parameter of the model that is not frozen, plus `extras` such as a
+// classifier head). Only trainable parameters get optimizer state.
+//
+// One step: `accumulation` micro-batches (their gradients add up, each scaled by 1/accumulation), the
+// global gradient norm clipped to `clipNorm`, the learning rate from the warmup-cosine schedule, one
+// optimizer update. A checkpoint holds everything the next step depends on — weights, optimizer buffers
+// and step, the batch generator, the loss history — so a resumed run continues the uninterrupted one to
+// the last bit (same thread count). It is written as a new folder and swapped in with renames: an
+// interrupted save leaves the previous checkpoint.
 
 import Foundation
 
@@ -14,7 +22,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var steps: Int
     public var batchSize: Int
     public var accumulation: Int = 1
-    public var optimizer: String = "adamw"          // "adamw" or "sgd"
+    public var optimizer: OptimizerKind = .adamw
     public var learningRate: Float = 3e-3
     public var minimumLearningRate: Float = 3e-4
     public var warmupSteps: Int = 20
@@ -32,6 +40,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         self.steps = steps
         self.batchSize = batchSize
     }
+}
+
+/// Which optimizer a trainer builds for its trainable parameters.
+public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
+    /// AdamW with `weightDecay` (AdamW.swift).
+    case adamw
+    /// SGD with momentum 0.9 (Optimizers.swift).
+    case sgd
 }
 
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
@@ -63,56 +79,60 @@ public struct TrainingState: Codable, Sendable, Equatable {
     }
 }
 
-public final class Trainer {
+public final class Trainer<Source: BatchSource> {
+    /// The objective: a scalar loss for one batch, recorded on the tape.
+    public typealias Loss = (GPT, Source.Batch, Tape) -> Variable
+
     public let model: GPT
+    public let source: Source
+    public let loss: Loss
+    /// What the optimizer updates (nothing else gets a gradient buffer or optimizer state).
+    public let trainable: [Variable]
+    /// Parameters outside the model that are trained and checkpointed with it (a classifier head).
+    public let extras: [(String, Variable)]
     public let optimizer: Optimizer
     public let config: TrainingConfig
-    public let data: TokenDataset
     public let schedule: CosineSchedule
-    public private(set) var state: TrainingState
+    public internal(set) var state: TrainingState
     /// Where checkpoints go (nil: none).
     public let checkpointFolder: URL?
-    private let validationSet: [(inputs: [[Int]], targets: [Int])]
-    private var lastCheckpoint: String?
+    private let validationSet: [Source.Batch]
+    var lastCheckpoint: String?
 
-    public init(model: GPT, data: TokenDataset, config: TrainingConfig, checkpointFolder: URL?) throws {
-        let needed = Trainer.memoryEstimate(model.config, batchSize: config.batchSize)
+    /// - Parameters:
+    ///   - trainable: default: the model's parameters that are not frozen, then `extras`'.
+    ///   - extras: named parameters outside the model, saved in the checkpoint's `extras.safetensors`.
+    public init(model: GPT, source: Source, loss: @escaping Loss, trainable: [Variable]? = nil,
+                extras: [(String, Variable)] = [], config: TrainingConfig, checkpointFolder: URL?) throws {
+        let needed = TrainingMemory.estimate(model.config, batchSize: config.batchSize)
         let available = Int(ProcessInfo.processInfo.physicalMemory) * 3 / 4
         if needed > available { throw TrainingError.tooLarge(bytesNeeded: needed, bytesAvailable: available) }
         self.model = model
+        self.source = source
+        self.loss = loss
+        self.extras = extras
+        self.trainable = trainable ?? (model.trainableParameters + extras.map(\.1).filter(\.requiresGrad))
+        if self.trainable.isEmpty || self.trainable.contains(where: { !$0.requiresGrad }) {
+            throw CourseError.invalidValue(name: "trainable parameters", value: "(\(self.trainable.count), some frozen)",
+                                           expected: "at least one parameter, none of them frozen")
+        }
         self.config = config
-        self.data = data
         self.checkpointFolder = checkpointFolder
-        let parameters = model.parameters
-        optimizer = config.optimizer == "sgd"
-            ? SGD(parameters, learningRate: config.learningRate, momentum: 0.9)
-            : AdamW(parameters, learningRate: config.learningRate, weightDecay: config.weightDecay)
+        switch config.optimizer {
+        case .sgd: optimizer = SGD(self.trainable, learningRate: config.learningRate, momentum: 0.9)
+        case .adamw: optimizer = AdamW(self.trainable, learningRate: config.learningRate, weightDecay: config.weightDecay)
+        }
         schedule = CosineSchedule(peak: config.learningRate, minimum: config.minimumLearningRate,
                                   warmup: config.warmupSteps, total: config.steps)
         state = TrainingState(sampler: BatchSampler(seed: config.seed))
-        validationSet = validationBatches(data.validation, batch: config.batchSize, length: model.config.contextLength,
-                                          maxBatches: config.evaluationBatches)
+        validationSet = source.validationBatches(maxBatches: config.evaluationBatches)
     }
 
-    /// Bytes a training step needs, roughly: weights, gradients and two optimizer buffers, plus per
-    /// token the activations the tape keeps (≈ 18·C + H·T per layer, logits, probabilities and their
-    /// gradient), in Float32.
-    public static func memoryEstimate(_ config: GPTConfig, batchSize: Int) -> Int {
-        let parameters = ModelAccounting(config).total
-        let tokens = batchSize * config.contextLength
-        let perToken = config.layers * (18 * config.embeddingSize + 2 * config.mlpHiddenSize + 2 * config.heads * config.contextLength)
-            + 3 * config.vocabularySize
-        return 4 * (4 * parameters + tokens * perToken)
-    }
-
-    /// Mean validation loss over the fixed validation batches.
+    /// Mean loss over the fixed validation batches (each batch weighs the same).
     public func validationLoss() -> Double {
         guard !validationSet.isEmpty else { return .nan }
         var total = 0.0
-        for batch in validationSet {
-            let tape = Tape.inference
-            total += Double(tape.crossEntropy(model(batch.inputs, tape), targets: batch.targets).value.item)
-        }
+        for batch in validationSet { total += Double(loss(model, batch, .inference).value.item) }
         return total / Double(validationSet.count)
     }
 
@@ -120,28 +140,26 @@ public final class Trainer {
     /// non-finite loss or an exploding gradient, before the update touches the weights.
     @discardableResult
     public func step() throws -> Double {
-        let parameters = model.parameters
-        parameters.zeroGrad()
-        var loss = 0.0
-        let t = model.config.contextLength
+        trainable.zeroGrad()
+        var total = 0.0
         for _ in 0..<config.accumulation {
-            let batch = state.sampler.next(data.train, batch: config.batchSize, length: t)
+            let batch = source.trainingBatch(&state.sampler.generator)
             let tape = Tape()
-            let micro = tape.crossEntropy(model(batch.inputs, tape), targets: batch.targets)
-            loss += Double(micro.value.item) / Double(config.accumulation)
+            let micro = loss(model, batch, tape)
+            total += Double(micro.value.item) / Double(config.accumulation)
             tape.backward(micro, seed: Tensor(scalar: 1 / Float(config.accumulation)))
+            state.tokensSeen += source.tokenCount(batch)
         }
         let next = state.step + 1
-        let norm = clipGradients(parameters, maxNorm: config.clipNorm)
-        if !loss.isFinite || !norm.isFinite || norm > config.divergenceNorm {
-            throw TrainingError.diverged(step: next, loss: loss, gradientNorm: norm, checkpoint: lastCheckpoint)
+        let norm = clipGradients(trainable, maxNorm: config.clipNorm)
+        if !total.isFinite || !norm.isFinite || norm > config.divergenceNorm {
+            throw TrainingError.diverged(step: next, loss: total, gradientNorm: norm, checkpoint: lastCheckpoint)
         }
         optimizer.learningRate = schedule.rate(at: next)
         optimizer.update()
         state.step = next
-        state.tokensSeen += config.accumulation * config.batchSize * t
-        state.trainLosses.append(loss)
-        return loss
+        state.trainLosses.append(total)
+        return total
     }
 
     /// Records the validation loss now.
@@ -152,60 +170,26 @@ public final class Trainer {
         return loss
     }
 
-    // MARK: Checkpoints
-
-    static let optimizerFileName = "optimizer.safetensors", stateFileName = "trainer.json"
-
-    /// Writes model, optimizer and loop state into `checkpointFolder`, replacing the previous checkpoint
-    /// only once the new one is complete.
-    public func saveCheckpoint() throws {
-        guard let folder = checkpointFolder else { return }
-        let partial = folder.appendingPathExtension("partial"), previous = folder.appendingPathExtension("previous")
-        let manager = FileManager.default
-        try? manager.removeItem(at: partial)
-        try Checkpoint.save(model, to: partial)
-        try SafetensorsFile.write(optimizer.state(), metadata: ["step": "\(optimizer.step)"], to: partial.appendingPathComponent(Trainer.optimizerFileName))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let trainingFile = TrainingCheckpoint(config: config, state: state)
-        try AtomicFile.write(try encoder.encode(trainingFile), to: partial.appendingPathComponent(Trainer.stateFileName))
-        try? manager.removeItem(at: previous)
-        if manager.fileExists(atPath: folder.path) { try manager.moveItem(at: folder, to: previous) }
-        try manager.moveItem(at: partial, to: folder)
-        try? manager.removeItem(at: previous)
-        lastCheckpoint = folder.path
-    }
-
-    /// A trainer continuing from the checkpoint in `folder` (falls back to `folder.previous` when a save
-    /// was interrupted between its two renames).
-    /// `steps` changes the run's total (to train further than first planned); the schedule follows it.
-    public static func resume(from folder: URL, data: TokenDataset, steps: Int? = nil) throws -> Trainer {
-        let manager = FileManager.default
-        var source = folder
-        if !manager.fileExists(atPath: folder.path), manager.fileExists(atPath: folder.appendingPathExtension("previous").path) {
-            source = folder.appendingPathExtension("previous")
-        }
-        let model = try Checkpoint.load(from: source)
-        let stateURL = source.appendingPathComponent(stateFileName)
-        guard let stateData = manager.contents(atPath: stateURL.path),
-              let saved = try? JSONDecoder().decode(TrainingCheckpoint.self, from: stateData) else {
-            throw CheckpointError(path: stateURL.path, reason: "missing or not a training state; it cannot be resumed")
-        }
-        var config = saved.config
-        if let steps { config.steps = steps }
-        let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: folder)
-        let optimizerFile = try SafetensorsFile.read(source.appendingPathComponent(optimizerFileName))
-        var buffers: [String: Tensor] = [:]
-        for entry in optimizerFile.entries { buffers[entry.name] = try optimizerFile.tensor(entry.name) }
-        try trainer.optimizer.restore(buffers, step: saved.state.step)
-        trainer.state = saved.state
-        trainer.lastCheckpoint = folder.path
-        return trainer
-    }
 }
 
 /// trainer.json: the training config and the loop state.
 struct TrainingCheckpoint: Codable {
     let config: TrainingConfig
     let state: TrainingState
+    /// Names of the trained parameters (nil in checkpoints from before freezing existed: all of them).
+    var trainable: [String]?
+}
+
+/// How much memory training needs, from the model's shape alone.
+public enum TrainingMemory {
+    /// Bytes a training step needs, roughly: weights, gradients and two optimizer buffers, plus per
+    /// token the activations the tape keeps (≈ 18·C + H·T per layer, logits, probabilities and their
+    /// gradient), in Float32.
+    public static func estimate(_ config: GPTConfig, batchSize: Int) -> Int {
+        let parameters = ModelAccounting(config).total
+        let tokens = batchSize * config.contextLength
+        let perToken = config.layers * (18 * config.embeddingSize + 2 * config.mlpHiddenSize + 2 * config.heads * config.contextLength)
+            + 3 * config.vocabularySize
+        return 4 * (4 * parameters + tokens * perToken)
+    }
 }
