@@ -58,7 +58,7 @@ struct CorruptCheckpointTests {
         expectCheckpointError(url, tensor: nil, mentions: "not a JSON object", "bad JSON")
 
         expectCheckpointError(try craftedSafetensors(["w": entry("F64", [2], 0, 16)], bytes: 16, name: "dtype"),
-                              tensor: "w", mentions: "dtype F64 is not one of")
+                              tensor: "w", mentions: "dtype F64 is not supported")
         expectCheckpointError(try craftedSafetensors(["w": entry("F32", [3], 0, 16)], bytes: 16, name: "length"),
                               tensor: "w", mentions: "needs 12 bytes but data_offsets span 16")
         expectCheckpointError(try craftedSafetensors(["a": entry("F32", [4], 0, 16), "b": entry("F32", [4], 8, 24)], bytes: 24, name: "overlap"),
@@ -68,7 +68,7 @@ struct CorruptCheckpointTests {
         expectCheckpointError(try craftedSafetensors(["a": entry("F32", [2], 0, 8)], bytes: 12, name: "unused"),
                               tensor: nil, mentions: "4 bytes no tensor uses")
         expectCheckpointError(try craftedSafetensors(["a": ["dtype": "F32", "shape": [-1], "data_offsets": [0, 0]]], bytes: 0, name: "negative"),
-                              tensor: "a", mentions: "shape is not a list of non-negative integers")
+                              tensor: "a", mentions: "is not a list of whole numbers")
     }
 
     @Test("config against tensors: a missing tensor, a wrong shape, an extra tensor, a broken config")
@@ -102,5 +102,75 @@ struct CorruptCheckpointTests {
         expectError(tensor: nil, mentions: "missing key")
         try rewrite { $0.heads = 3 }
         expectError(tensor: nil, mentions: "not divisible")
+    }
+
+    @Test("hand-edited headers: overflowing shapes, fractional or huge offsets, strings for numbers, bad metadata")
+    func handEditedHeaders() throws {
+        let cases: [(String, [String: Any], Int, String?, String)] = [
+            ("overflow", ["w": ["dtype": "F32", "shape": [4_294_967_296, 4_294_967_296, 16], "data_offsets": [0, 0]]], 0,
+             "w", "more elements than can be addressed"),
+            ("overflow-bytes", ["w": ["dtype": "I64", "shape": [1_152_921_504_606_846_976, 2], "data_offsets": [0, 0]]], 0,
+             "w", "more elements than can be addressed"),
+            ("half-offset", ["w": ["dtype": "F32", "shape": [1], "data_offsets": [0.5, 4]]], 4, "w", "data_offsets is not"),
+            ("huge-offset", ["w": ["dtype": "F32", "shape": [1], "data_offsets": [0, 1e300]]], 4, "w", "data_offsets is not"),
+            ("string-offset", ["w": ["dtype": "F32", "shape": [1], "data_offsets": ["0", "4"]]], 4, "w", "data_offsets is not"),
+            ("half-shape", ["w": ["dtype": "F32", "shape": [2.5], "data_offsets": [0, 8]]], 8, "w", "not a list of whole numbers"),
+            ("string-shape", ["w": ["dtype": "F32", "shape": ["2"], "data_offsets": [0, 8]]], 8, "w", "not a list of whole numbers"),
+            ("no-shape", ["w": ["dtype": "F32", "data_offsets": [0, 8]]], 8, "w", "shape is missing"),
+            ("dtype-number", ["w": ["dtype": 7, "shape": [2], "data_offsets": [0, 8]]], 8, "w", "dtype is missing or not a string"),
+            ("metadata", ["__metadata__": ["step": 3], "w": ["dtype": "F32", "shape": [1], "data_offsets": [0, 4]]], 4,
+             nil, "__metadata__ value of 'step' is not a string"),
+        ]
+        for (name, header, bytes, tensor, mentions) in cases {
+            expectCheckpointError(try craftedSafetensors(header, bytes: bytes, name: name), tensor: tensor, mentions: mentions, name)
+        }
+    }
+
+    @Test("a hand-edited config.json is checked against the tensors before anything is allocated")
+    func handEditedConfig() throws {
+        let folder = temporaryFolder()
+        let config = microConfigs()[0]
+        try Checkpoint.save(try GPT(config, seed: 1), to: folder)
+        let configURL = folder.appendingPathComponent(Checkpoint.configFileName)
+        func expectError(_ edit: (inout [String: Any]) -> Void, tensor: String?, mentions: String) throws {
+            var object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(config)) as? [String: Any])
+            edit(&object)
+            try JSONSerialization.data(withJSONObject: object).write(to: configURL)
+            do {
+                _ = try Checkpoint.load(from: folder)
+                Issue.record("expected an error mentioning \(mentions)")
+            } catch let error as CheckpointError {
+                #expect(error.tensor == tensor && error.description.contains(mentions) && !error.description.contains("\n"), "\(error)")
+            }
+        }
+        // Absurd sizes are refused in words (no overflow, no "failed to allocate").
+        try expectError({ $0["vocab_size"] = 1_000_000_000_000 }, tensor: nil, mentions: "vocab_size is 1000000000000; it must be from 1 to")
+        try expectError({ $0["n_embd"] = Int.max }, tensor: nil, mentions: "n_embd is")
+        // Large but allowed: V·C·4 bytes would be 1 TB. The file does not hold it, so nothing is allocated.
+        try expectError({ $0["vocab_size"] = 4_000_000; $0["n_embd"] = 65_536; $0["n_head"] = 2 },
+                        tensor: "tok_embeddings.weight", mentions: "has shape [11, 8] but the config needs [4000000, 65536]")
+        try expectError({ $0["vocab_size"] = 11.5 }, tensor: nil, mentions: "not a model config")
+        try expectError({ $0["norm_eps"] = -1 }, tensor: nil, mentions: "norm_eps")
+    }
+
+    @Test("weights stored as integers are refused by name: a model needs float weights")
+    func integerWeights() throws {
+        let folder = temporaryFolder()
+        let model = try GPT(microConfigs()[0], seed: 1)
+        try Checkpoint.save(model, to: folder)
+        let stored = try model.namedParameters.map { name, parameter in
+            name == "norm_f.weight" ? try StoredTensor(name: name, Tensor(shape: parameter.shape, repeating: 1), as: .I8)
+                                    : try StoredTensor(name: name, parameter.value)
+        }
+        try SafetensorsFile.write(stored, to: folder.appendingPathComponent(Checkpoint.weightsFileName))
+        #expect(throws: CheckpointError(path: folder.appendingPathComponent(Checkpoint.weightsFileName).path, tensor: "norm_f.weight",
+                                        reason: "is I8, but model weights must be F32, F16 or BF16")) { try Checkpoint.load(from: folder) }
+    }
+
+    @Test("the config's parameter shapes equal the model's, in order", arguments: microConfigs())
+    func parameterShapes(config: GPTConfig) throws {
+        let model = try GPT(config, seed: 1)
+        #expect(config.parameterShapes.map(\.0) == model.namedParameters.map(\.0))
+        #expect(config.parameterShapes.map(\.1) == model.namedParameters.map(\.1.shape))
     }
 }

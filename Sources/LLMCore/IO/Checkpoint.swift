@@ -37,25 +37,30 @@ public enum Checkpoint {
         return config
     }
 
-    /// Loads a model: config, then every parameter the config implies, each checked for presence and shape.
+    /// Loads a model: config, then every parameter the config implies, each checked for presence, shape
+    /// and dtype against the file *before* anything is allocated (a hand-edited config cannot make us
+    /// allocate what the file does not hold).
     public static func load(from folder: URL) throws -> GPT {
         let config = try config(in: folder)
         let file = try SafetensorsFile.read(folder.appendingPathComponent(weightsFileName))
-        let model = try GPT(config, seed: 0)
-        let expected = model.namedParameters
-        for (name, parameter) in expected {
+        let expected = config.parameterShapes
+        for (name, shape) in expected {
             guard let entry = file.entry(name) else {
-                throw CheckpointError(path: file.path, tensor: name, reason: "is missing, but the config (\(configFileName)) needs it with shape \(parameter.shape)")
+                throw CheckpointError(path: file.path, tensor: name, reason: "is missing, but the config (\(configFileName)) needs it with shape \(shape)")
             }
-            guard entry.shape == parameter.shape else {
-                throw CheckpointError(path: file.path, tensor: name, reason: "has shape \(entry.shape) but the config needs \(parameter.shape)")
+            guard entry.shape == shape else {
+                throw CheckpointError(path: file.path, tensor: name, reason: "has shape \(entry.shape) but the config needs \(shape)")
             }
-            parameter.value = try file.tensor(name)
+            guard entry.dtype.integerRange == nil else {
+                throw CheckpointError(path: file.path, tensor: name, reason: "is \(entry.dtype.rawValue), but model weights must be F32, F16 or BF16")
+            }
         }
         let known = Set(expected.map(\.0))
         if let extra = file.entries.first(where: { !known.contains($0.name) }) {
             throw CheckpointError(path: file.path, tensor: extra.name, reason: "is not part of the model the config describes")
         }
+        let model = try GPT(config, seed: 0)
+        for (name, parameter) in model.namedParameters { parameter.value = try file.tensor(name) }
         return model
     }
 

@@ -6,19 +6,43 @@
 //
 // Offsets are relative to the data buffer; the tensors must tile it exactly (no overlap, no hole).
 // Reading memory-maps the file and checks all of that before any tensor is used, reporting the first
-// problem with the tensor's name. Writing goes through a temporary file and a rename.
+// problem with the tensor's name: every shape entry and offset must be a whole number in range (not 0.5,
+// not 1e300, not a string), and products are computed with overflow checks — the core is built
+// `-Ounchecked` in release, where Swift's own checks are gone, so the parser checks explicitly.
+// Writing goes through a temporary file and a rename.
+//
+// Element types and the conversion rules:
+//   F32 F16 BF16 I8 U8 I32 I64 are read and written; any other dtype (F64, BOOL, F8_E4M3, …) is refused
+//   with the tensor's name. A tensor keeps its dtype through `raw(_:)` and `write(_:metadata:to:)`.
+//   Reading as Float32 (`tensor(_:)`): F16 and BF16 widen exactly; integers convert exactly up to 2²⁴
+//   in magnitude and round to the nearest Float32 beyond.
+//   Writing Float32 as F16 or BF16 rounds to nearest (ties to even), F16 overflows to ±inf; writing it
+//   as an integer dtype requires every value to be a whole number in the dtype's range (else an error
+//   naming the tensor and the value — nothing is clamped silently).
 
 import Foundation
 
 /// Element types the course reads and writes.
-public enum DType: String, Sendable, CaseIterable {
-    case F32, F16, BF16, I8
+public enum DType: String, Sendable, CaseIterable, Codable {
+    case F32, F16, BF16, I8, U8, I32, I64
 
     public var byteSize: Int {
         switch self {
-        case .F32: return 4
+        case .F32, .I32: return 4
         case .F16, .BF16: return 2
-        case .I8: return 1
+        case .I8, .U8: return 1
+        case .I64: return 8
+        }
+    }
+
+    /// The exact integer range of an integer dtype (nil for float dtypes).
+    public var integerRange: ClosedRange<Double>? {
+        switch self {
+        case .I8: return -128...127
+        case .U8: return 0...255
+        case .I32: return -2_147_483_648...2_147_483_647
+        case .I64: return -9_223_372_036_854_775_808...9_223_372_036_854_774_784   // the largest Double below 2⁶³
+        case .F32, .F16, .BF16: return nil
         }
     }
 }
@@ -47,158 +71,132 @@ public struct SafetensorsEntry: Sendable, Equatable {
     public let end: Int
 }
 
-public struct SafetensorsFile: @unchecked Sendable {
-    public let path: String
-    /// Entries in the order of their data.
-    public let entries: [SafetensorsEntry]
-    public let metadata: [String: String]
-    private let data: Data
-    private let dataStart: Int
+/// A tensor as stored: its dtype, shape and little-endian bytes. How integer tensors (token ids,
+/// quantized weights) and half-precision tensors keep their dtype through a round trip.
+public struct StoredTensor: Sendable, Equatable {
+    public let name: String
+    public let dtype: DType
+    public let shape: [Int]
+    public let bytes: [UInt8]
 
-    public func entry(_ name: String) -> SafetensorsEntry? { entries.first { $0.name == name } }
-
-    /// Reads and validates a safetensors file (memory-mapped: tensors are read from the page cache on use).
-    public static func read(_ url: URL) throws -> SafetensorsFile {
-        let path = url.path
-        func fail(_ reason: String, _ tensor: String? = nil) -> CheckpointError { CheckpointError(path: path, tensor: tensor, reason: reason) }
-        guard FileManager.default.fileExists(atPath: path) else { throw fail("the file does not exist") }
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch { throw fail("cannot be read (\(error.localizedDescription))") }
-        guard data.count >= 8 else { throw fail("only \(data.count) bytes: too short for the 8-byte header length (truncated?)") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard headerLength <= UInt64(data.count - 8) else {
-            throw fail("the header claims \(headerLength) bytes but the file has \(data.count - 8) after the length (truncated?)")
+    /// Checks that `bytes` holds exactly shape-product × byte-size bytes.
+    public init(name: String, dtype: DType, shape: [Int], bytes: [UInt8]) throws {
+        guard let count = checkedElementCount(shape), let size = multiplied(count, dtype.byteSize), size == bytes.count else {
+            throw CheckpointError(path: "(in memory)", tensor: name, reason: "shape \(shape) of \(dtype.rawValue) does not match \(bytes.count) bytes")
         }
-        let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
-        guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
-            throw fail("the header is not a JSON object")
-        }
-        let dataStart = 8 + Int(headerLength), bufferSize = data.count - dataStart
-        var entries: [SafetensorsEntry] = []
-        var metadata: [String: String] = [:]
-        for (name, value) in header {
-            if name == "__metadata__" {
-                guard let dictionary = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
-                for (k, v) in dictionary { metadata[k] = v as? String ?? "\(v)" }
-                continue
-            }
-            guard let fields = value as? [String: Any] else { throw fail("the header entry is not an object", name) }
-            guard let dtypeName = fields["dtype"] as? String, let dtype = DType(rawValue: dtypeName) else {
-                throw fail("dtype \(fields["dtype"].map { "\($0)" } ?? "(missing)") is not one of \(DType.allCases.map(\.rawValue).joined(separator: ", "))", name)
-            }
-            guard let shape = (fields["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  shape.count == (fields["shape"] as? [Any])?.count, shape.allSatisfy({ $0 >= 0 }) else {
-                throw fail("shape is not a list of non-negative integers", name)
-            }
-            guard let offsets = (fields["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }), offsets.count == 2,
-                  offsets[0] >= 0, offsets[0] <= offsets[1] else {
-                throw fail("data_offsets is not [begin, end] with 0 ≤ begin ≤ end", name)
-            }
-            guard offsets[1] <= bufferSize else {
-                throw fail("data_offsets end \(offsets[1]) is past the data buffer (\(bufferSize) bytes; truncated?)", name)
-            }
-            let expected = shape.reduce(1, *) * dtype.byteSize
-            guard expected == offsets[1] - offsets[0] else {
-                throw fail("shape \(shape) of \(dtype.rawValue) needs \(expected) bytes but data_offsets span \(offsets[1] - offsets[0])", name)
-            }
-            entries.append(SafetensorsEntry(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1]))
-        }
-        entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
-        var covered = 0
-        for entry in entries {
-            if entry.begin < covered { throw fail("its bytes \(entry.begin)..<\(entry.end) overlap the previous tensor's", entry.name) }
-            if entry.begin > covered { throw fail("there is a hole in the data buffer before it (bytes \(covered)..<\(entry.begin))", entry.name) }
-            covered = entry.end
-        }
-        if covered != bufferSize { throw fail("the data buffer has \(bufferSize - covered) bytes no tensor uses") }
-        return SafetensorsFile(path: path, entries: entries, metadata: metadata, data: data, dataStart: dataStart)
+        (self.name, self.dtype, self.shape, self.bytes) = (name, dtype, shape, bytes)
     }
 
-    /// A tensor as Float32 (F16, BF16 and I8 are converted).
-    public func tensor(_ name: String) throws -> Tensor {
-        guard let entry = entry(name) else { throw CheckpointError(path: path, tensor: name, reason: "is missing") }
-        var tensor = Tensor(zeros: entry.shape)
-        let count = tensor.count
-        data.withUnsafeBytes { raw in
-            let bytes = raw.baseAddress! + dataStart + entry.begin
+    /// A Float32 tensor converted to `dtype` (the rules at the top of this file).
+    public init(name: String, _ tensor: Tensor, as dtype: DType = .F32) throws {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(tensor.count * dtype.byteSize)
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        for v in tensor.scalars {
+            if let range = dtype.integerRange, !(v.rounded() == v && range.contains(Double(v))) {
+                throw CheckpointError(path: "(writing)", tensor: name,
+                                      reason: "value \(v) is not a whole number in \(dtype.rawValue)'s range; quantize it first or write F32")
+            }
+            switch dtype {
+            case .F32: append(v.bitPattern)
+            case .F16: append(HalfFloat.half(fromFloat: v))
+            case .BF16: append(HalfFloat.bfloat16(fromFloat: v))
+            case .I8: append(Int8(v))
+            case .U8: append(UInt8(v))
+            case .I32: append(Int32(v))
+            case .I64: append(Int64(v))
+            }
+        }
+        try self.init(name: name, dtype: dtype, shape: tensor.shape, bytes: bytes)
+    }
+
+    /// An integer tensor from whole numbers (I8, U8, I32 or I64); each must fit the dtype.
+    public init(name: String, integers: [Int], shape: [Int], as dtype: DType) throws {
+        guard let range = dtype.integerRange else {
+            throw CheckpointError(path: "(writing)", tensor: name, reason: "\(dtype.rawValue) is not an integer dtype")
+        }
+        var bytes: [UInt8] = []
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        for v in integers {
+            guard range.contains(Double(v)) || dtype == .I64 else {
+                throw CheckpointError(path: "(writing)", tensor: name, reason: "value \(v) does not fit \(dtype.rawValue)")
+            }
+            switch dtype {
+            case .I8: append(Int8(v))
+            case .U8: append(UInt8(v))
+            case .I32: append(Int32(v))
+            default: append(Int64(v))
+            }
+        }
+        try self.init(name: name, dtype: dtype, shape: shape, bytes: bytes)
+    }
+
+    public var elementCount: Int { bytes.count / dtype.byteSize }
+
+    /// The values as Float32 (the reading rules at the top of this file).
+    public var floats: Tensor {
+        let count = elementCount
+        var tensor = Tensor(zeros: shape)
+        bytes.withUnsafeBytes { raw in
             tensor.withUnsafeMutableBufferPointer { out in
-                for i in 0..<count {
-                    switch entry.dtype {
-                    case .F32: out[i] = Float(bitPattern: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
-                    case .F16: out[i] = HalfFloat.float(fromHalf: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)
-                    case .BF16: out[i] = Float(bitPattern: UInt32(bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16)
-                    case .I8: out[i] = Float(Int8(bitPattern: bytes.load(fromByteOffset: i, as: UInt8.self)))
-                    }
-                }
+                for i in 0..<count { out[i] = decodeFloat(raw.baseAddress!, dtype, i) }
             }
         }
         return tensor
     }
 
-    /// Writes tensors (converted to `dtype`) and metadata to `url` atomically. Names must be unique.
-    public static func write(_ tensors: [(String, Tensor)], dtype: DType = .F32, metadata: [String: String] = [:], to url: URL) throws {
-        var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var offset = 0
-        for (name, tensor) in tensors {
-            if header[name] != nil { throw CheckpointError(path: url.path, tensor: name, reason: "appears twice") }
-            let size = tensor.count * dtype.byteSize
-            header[name] = ["dtype": dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + size]] as [String: Any]
-            offset += size
-        }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))  // pad with spaces to 8 bytes
-        var file = Data(capacity: 8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(json)
-        for (_, tensor) in tensors {
-            tensor.withUnsafeBufferPointer { values in
+    /// The values of an integer tensor as Int (nil for float dtypes).
+    public var integers: [Int]? {
+        guard dtype.integerRange != nil else { return nil }
+        return bytes.withUnsafeBytes { raw in
+            (0..<elementCount).map { i -> Int in
                 switch dtype {
-                case .F32: values.forEach { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { file.append(contentsOf: $0) } }
-                case .F16: values.forEach { v in withUnsafeBytes(of: HalfFloat.half(fromFloat: v).littleEndian) { file.append(contentsOf: $0) } }
-                case .BF16: values.forEach { v in withUnsafeBytes(of: HalfFloat.bfloat16(fromFloat: v).littleEndian) { file.append(contentsOf: $0) } }
-                case .I8: values.forEach { v in file.append(UInt8(bitPattern: Int8(max(-128, min(127, v.rounded()))))) }
+                case .I8: return Int(Int8(bitPattern: raw[i]))
+                case .U8: return Int(raw[i])
+                case .I32: return Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+                default: return Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
                 }
             }
         }
-        try AtomicFile.write(file, to: url)
     }
 }
 
-/// IEEE half precision and bfloat16 conversions (round to nearest, ties to even), portable to every
-/// platform the course builds on.
-public enum HalfFloat {
-    public static func float(fromHalf h: UInt16) -> Float {
-        let sign = UInt32(h >> 15) << 31, exponent = Int((h >> 10) & 0x1F), mantissa = UInt32(h & 0x3FF)
-        if exponent == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13) }           // inf, NaN
-        if exponent == 0 {                                                                              // zero, subnormal
-            let value = Float(mantissa) * 0x1p-24
-            return sign == 0 ? value : -value
-        }
-        return Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | mantissa << 13)
+/// Element `i` of little-endian `dtype` data as Float32.
+@inline(__always)
+func decodeFloat(_ bytes: UnsafeRawPointer, _ dtype: DType, _ i: Int) -> Float {
+    switch dtype {
+    case .F32: return Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+    case .F16: return HalfFloat.float(fromHalf: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+    case .BF16:
+        return Float(bitPattern: UInt32(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+    case .I8: return Float(Int8(bitPattern: bytes.load(fromByteOffset: i, as: UInt8.self)))
+    case .U8: return Float(bytes.load(fromByteOffset: i, as: UInt8.self))
+    case .I32: return Float(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+    case .I64: return Float(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
     }
+}
 
-    public static func half(fromFloat f: Float) -> UInt16 {
-        let bits = f.bitPattern
-        let sign = UInt16((bits >> 16) & 0x8000)
-        if f.isNaN { return sign | 0x7E00 }
-        let magnitude = abs(f)
-        if magnitude >= 65520 { return sign | 0x7C00 }                                                  // overflow → inf
-        if magnitude < 0x1p-14 {                                                                        // subnormal half
-            return sign | UInt16((magnitude * 0x1p24).rounded(.toNearestOrEven))
-        }
-        let exponent = Int((bits >> 23) & 0xFF) - 127 + 15
-        var mantissa = bits & 0x7F_FFFF
-        var result = UInt32(exponent) << 10 | mantissa >> 13
-        mantissa &= 0x1FFF                                                                              // the 13 dropped bits
-        if mantissa > 0x1000 || (mantissa == 0x1000 && result & 1 == 1) { result += 1 }                // may carry into the exponent
-        return sign | UInt16(result)
-    }
+/// a × b, or nil on overflow (explicit: release builds drop Swift's own overflow traps).
+func multiplied(_ a: Int, _ b: Int) -> Int? {
+    let (product, overflow) = a.multipliedReportingOverflow(by: b)
+    return overflow ? nil : product
+}
 
-    public static func bfloat16(fromFloat f: Float) -> UInt16 {
-        let bits = f.bitPattern
-        if f.isNaN { return UInt16(bits >> 16) | 0x40 }
-        let rounding = 0x7FFF + ((bits >> 16) & 1)
-        return UInt16((bits &+ rounding) >> 16)
+/// The product of a shape's dimensions, or nil when one is negative or the product overflows.
+func checkedElementCount(_ shape: [Int]) -> Int? {
+    var count = 1
+    for dimension in shape {
+        guard dimension >= 0, let next = multiplied(count, dimension) else { return nil }
+        count = next
     }
+    return count
+}
+
+/// A JSON number that is a whole number in 0...2⁶² (nil for 0.5, −1, 1e300 and strings).
+func jsonWholeNumber(_ value: Any) -> Int? {
+    guard let number = value as? NSNumber else { return nil }
+    let double = number.doubleValue
+    guard double.isFinite, double >= 0, double <= 4_611_686_018_427_387_904, double.rounded() == double else { return nil }
+    let integer = number.int64Value
+    return Double(integer) == double ? Int(integer) : nil
 }

@@ -92,13 +92,57 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     /// Problems that make the config unusable, in words (empty when it is fine).
     public var problems: [String] {
         var found: [String] = []
-        for (name, value) in [("vocab_size", vocabularySize), ("context_length", contextLength), ("n_layer", layers),
-                              ("n_head", heads), ("n_kv_head", kvHeads), ("n_embd", embeddingSize), ("mlp_hidden", mlpHiddenSize)] where value < 1 {
-            found.append("\(name) is \(value); it must be at least 1")
+        // Upper bounds keep every product below (V + Tmax)·C·L fitting 64 bits, so a hand-edited
+        // config.json is refused in words instead of overflowing (release builds have no overflow traps)
+        // or failing to allocate terabytes.
+        let limits: [(String, Int, Int)] = [
+            ("vocab_size", vocabularySize, 1 << 22), ("context_length", contextLength, 1 << 20), ("n_layer", layers, 1024),
+            ("n_head", heads, 1024), ("n_kv_head", kvHeads, 1024), ("n_embd", embeddingSize, 1 << 16),
+            ("mlp_hidden", mlpHiddenSize, 1 << 18)]
+        for (name, value, limit) in limits where value < 1 || value > limit {
+            found.append("\(name) is \(value); it must be from 1 to \(limit)")
         }
-        if heads > 0 && embeddingSize % heads != 0 { found.append("n_embd \(embeddingSize) is not divisible by n_head \(heads)") }
-        if kvHeads > 0 && heads % kvHeads != 0 { found.append("n_head \(heads) is not divisible by n_kv_head \(kvHeads)") }
-        if positions == .rotary && heads > 0 && (embeddingSize / heads) % 2 != 0 { found.append("rotary positions need an even head size, got \(embeddingSize / max(heads, 1))") }
+        if !found.isEmpty { return found }
+        if embeddingSize % heads != 0 { found.append("n_embd \(embeddingSize) is not divisible by n_head \(heads)") }
+        if heads % kvHeads != 0 { found.append("n_head \(heads) is not divisible by n_kv_head \(kvHeads)") }
+        if positions == .rotary && (embeddingSize / heads) % 2 != 0 { found.append("rotary positions need an even head size, got \(embeddingSize / heads)") }
+        if !normEpsilon.isFinite || normEpsilon <= 0 { found.append("norm_eps is \(normEpsilon); it must be a small positive number") }
+        if !ropeBase.isFinite || ropeBase <= 1 { found.append("rope_base is \(ropeBase); it must be a number above 1") }
         return found
+    }
+
+    /// Every parameter's checkpoint name and shape, in `GPT.namedParameters` order, computed from the config
+    /// alone (no allocation): what `Checkpoint.load` checks a file against before building the model.
+    public var parameterShapes: [(String, [Int])] {
+        let (v, c, d, f) = (vocabularySize, embeddingSize, headSize, mlpHiddenSize)
+        var shapes: [(String, [Int])] = [("tok_embeddings.weight", [v, c])]
+        if positions == .learned { shapes.append(("pos_embeddings.weight", [contextLength, c])) }
+        func linear(_ name: String, _ outputs: Int, _ inputs: Int) {
+            shapes.append(("\(name).weight", [outputs, inputs]))
+            if bias { shapes.append(("\(name).bias", [outputs])) }
+        }
+        func normalisation(_ name: String) {
+            shapes.append(("\(name).weight", [c]))
+            if norm == .layerNorm && bias { shapes.append(("\(name).bias", [c])) }
+        }
+        for layer in 0..<layers {
+            let block = "blocks.\(layer)"
+            normalisation("\(block).norm1")
+            linear("\(block).attn.qkv", (heads + 2 * kvHeads) * d, c)
+            linear("\(block).attn.proj", c, heads * d)
+            normalisation("\(block).norm2")
+            switch mlp {
+            case .gelu:
+                linear("\(block).mlp.fc", f, c)
+                linear("\(block).mlp.proj", c, f)
+            case .swiglu:
+                linear("\(block).mlp.gate", f, c)
+                linear("\(block).mlp.up", f, c)
+                linear("\(block).mlp.down", c, f)
+            }
+        }
+        normalisation("norm_f")
+        if !tiedEmbeddings { shapes.append(("lm_head.weight", [v, c])) }
+        return shapes
     }
 }
