@@ -6,6 +6,7 @@
 #   make docs-text  refresh the pages' prose and code from the sources, keeping their outputs (runs nothing)
 #   make bench      speed figures as ratios to this machine's sgemm peak → runs/bench/bench.json
 #   make bench-reference   llama2.c's decoding algorithm in C, for the generation rows (optional)
+#   make fuzz       libFuzzer over the safetensors, config.json and tokenizer parsers (FUZZ_RUNS inputs each)
 #   make install    install the `llm` command line to $(PREFIX)/bin
 # Options: QUICK=1 (course in seconds), THREADS=N, RUN_DIR=folder, PREFIX=/usr/local.
 
@@ -19,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHAPTERS := ch00 ch01 ch02 ch03 ch04 ch08
 CHAPTER_FLAGS := --run-dir $(RUN_DIR) $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS))
 
-.PHONY: all deps build course test exercises docs docs-text bench bench-reference install clean
+.PHONY: all deps build course test exercises docs docs-text bench bench-reference fuzz install clean
 
 all: course
 
@@ -77,6 +78,24 @@ bench-reference:
 	@mkdir -p .build
 	cc -Ofast -march=native -fopenmp -o .build/decode_reference bench/decode_reference.c -lm
 	@for t in 1 2; do echo "decode_reference, $$t thread(s):"; OMP_NUM_THREADS=$$t .build/decode_reference; done
+
+# libFuzzer (it ships with the Swift toolchain on Linux) over the parsers of the files a user hands us, each
+# target for FUZZ_RUNS inputs, in a release (-Ounchecked) build. A crash stops it with the input saved as
+# .build-fuzz/crashes/<target>-crash-…: copy it to Tests/Fixtures/fuzz-regressions/<target>/ and fix the parser.
+FUZZ_RUNS ?= 1000000
+FUZZ_TARGETS := safetensors config tokenizer
+fuzz: deps
+	$(SWIFT) build -c release --product fuzz-parsers --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING \
+	  -Xswiftc -use-ld=lld
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$t .build-fuzz/crashes; \
+	  echo "▶ fuzz $$t: $(FUZZ_RUNS) inputs"; \
+	  LLM_FUZZ_TARGET=$$t .build-fuzz/release/fuzz-parsers .build-fuzz/corpus/$$t Fuzz/seeds/$$t Tests/Fixtures/fuzz-regressions/$$t \
+	    -runs=$(FUZZ_RUNS) -max_len=8192 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=.build-fuzz/crashes/$$t- \
+	    -print_final_stats=1 > .build-fuzz/$$t.log 2>&1 \
+	    || { tail -n 40 .build-fuzz/$$t.log; echo "fuzz $$t: crashed (input in .build-fuzz/crashes/)"; exit 1; }; \
+	  grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)" .build-fuzz/$$t.log; \
+	done
 
 install: deps
 	$(SWIFT) build -c release --product llm

@@ -67,6 +67,9 @@ let package = Package(
             dependencies: ["LLMCore", "ChapterSupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        // MARK: make fuzz: libFuzzer over the file parsers (a replayer when built without -D FUZZING)
+        .executableTarget(name: "fuzz-parsers", dependencies: ["LLMCore"], path: "Fuzz", exclude: ["seeds"]),
+
         // MARK: The course book: docs/chapters/ from the chapter sources and their runs (make docs)
         .target(name: "BookKit"),
         .executableTarget(name: "book", dependencies: ["BookKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

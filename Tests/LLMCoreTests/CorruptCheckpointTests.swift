@@ -174,3 +174,22 @@ struct CorruptCheckpointTests {
         #expect(config.parameterShapes.map(\.1) == model.namedParameters.map(\.1.shape))
     }
 }
+
+@Suite("Fuzz regressions")
+struct FuzzRegressionTests {
+    /// Every input `make fuzz` ever crashed on (kept in Tests/Fixtures/fuzz-regressions/<target>/), and the
+    /// seeds it starts from: each must now give an answer — accepted or a thrown error — not a crash.
+    @Test("every saved fuzz input runs through its parser without a crash", arguments: ParserFuzzing.allCases)
+    func replay(target: ParserFuzzing) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var accepted = 0, files = 0
+        for folder in ["Tests/Fixtures/fuzz-regressions", "Fuzz/seeds"] {
+            let url = root.appendingPathComponent("\(folder)/\(target.rawValue)")
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [] where !name.hasPrefix(".") {
+                files += 1
+                if target.run(try Data(contentsOf: url.appendingPathComponent(name))) && folder == "Fuzz/seeds" { accepted += 1 }
+            }
+        }
+        #expect(accepted >= 1, "the seeds of \(target) are valid files (\(files) read)")
+    }
+}

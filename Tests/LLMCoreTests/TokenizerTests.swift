@@ -209,6 +209,33 @@ struct TokenizerFileTests {
         }
     }
 
+    @Test("hand-edited tokenizer.json: special ids past the limit, negative, shared, a wrong vocab_size")
+    func handEditedConfig() throws {
+        let (tokenizer, folder) = try saved()
+        let configURL = folder.appendingPathComponent("tokenizer.json")
+        let original = try #require(try JSONSerialization.jsonObject(with: try Data(contentsOf: configURL)) as? [String: Any])
+        let specials = try #require(original["special_tokens"] as? [String: Int])
+        let first = try #require(specials.min { $0.value < $1.value })
+        let cases: [(String, (inout [String: Any]) -> Void, String)] = [
+            ("huge id", { $0["special_tokens"] = specials.merging([first.key: Int.max]) { $1 } }, "beyond the"),
+            ("negative id", { $0["special_tokens"] = specials.merging([first.key: -5]) { $1 } }, "which an ordinary token already uses"),
+            ("shared id", { $0["special_tokens"] = specials.mapValues { _ in first.value } }, "share an id"),
+            ("vocab size", { $0["vocab_size"] = tokenizer.vocabularySize + 1 }, "vocab_size is"),
+            ("fractional id", { $0["special_tokens"] = [first.key: 0.5] }, "not a tokenizer config"),
+        ]
+        for (name, edit, mentions) in cases {
+            var object = original
+            edit(&object)
+            try JSONSerialization.data(withJSONObject: object).write(to: configURL)
+            do {
+                _ = try BPETokenizer.load(from: folder)
+                Issue.record("\(name): accepted")
+            } catch let error as TokenizerError {
+                #expect(error.description.contains(mentions) && error.description.contains(configURL.path), "\(name): \(error)")
+            }
+        }
+    }
+
     @Test("Python's tiktoken gives the same ids (skips when python3 or tiktoken is missing)")
     func tiktokenAgrees() throws {
         let (tokenizer, folder) = try saved()

@@ -215,3 +215,29 @@ struct TrainerSeamsTests {
         #expect(report3.passed, "\(report3)")
     }
 }
+
+@Suite("MFU")
+struct MFUTests {
+    @Test("a deliberately low peak is re-measured, and the label says so; MFU never reads above 100 %")
+    func lowPeak() {
+        var measured = 0
+        var meter = MFUMeter(peakGFLOPs: 1) { measured += 1; return 200 }     // first timing 1 GFLOP/s: far too low
+        #expect(meter.label(flopsPerSecond: 50e9) == "25% (peak re-measured)")
+        #expect(measured == 1 && meter.peakGFLOPs == 200)
+        #expect(meter.label(flopsPerSecond: 100e9) == "50% (peak re-measured)", "no second re-measurement needed")
+        #expect(measured == 1)
+        // A rate above every peak measured: flagged, no number.
+        var stuck = MFUMeter(peakGFLOPs: 1, maximumRemeasurements: 2) { 2 }
+        #expect(stuck.label(flopsPerSecond: 50e9).hasPrefix("n/a"))
+        #expect(stuck.remeasurements == 2)
+        var honest = MFUMeter(peakGFLOPs: 100) { Issue.record("no re-measurement below 100 %"); return 0 }
+        #expect(honest.label(flopsPerSecond: 40e9) == "40%")
+        #expect(mfuText(flopsPerSecond: 300e9, peakGFLOPs: 200).contains("n/a"))
+        #expect(mfuText(flopsPerSecond: 100e9, peakGFLOPs: 200) == "MFU 50.0%")
+        for rate in stride(from: 1e9, through: 1e12, by: 7e10) {                // property: never above 100 %
+            var m = MFUMeter(peakGFLOPs: 50) { 60 }
+            let text = m.label(flopsPerSecond: rate)
+            if let percent = Int(text.prefix { $0.isNumber }) { #expect(percent <= 100, "\(text)") }
+        }
+    }
+}

@@ -23,9 +23,9 @@ extension Benchmarks {
         let tokensPerSecond = Double(batch * t) / seconds
         let accounting = ModelAccounting(config)
         let flopsPerToken = Double(6 * accounting.nonEmbeddingPositionParameters + 12 * config.layers * config.heads * config.headSize * t)
-        let mfu = flopsPerToken * tokensPerSecond / (peak * 1e9)
         report.add("\(name) fwd+bwd, B \(batch) × T \(t)", tokensPerSecond, "tokens/s",
-                   String(format: "MFU %.1f%% of sgemm; %.0f ms/step", 100 * mfu, seconds * 1000))
+                   mfuText(flopsPerSecond: flopsPerToken * tokensPerSecond, peakGFLOPs: peak)
+                   + String(format: " of sgemm; %.0f ms/step", seconds * 1000))
     }
 
     /// Full training steps (forward, backward, clipping, AdamW) on random tokens at `threads`: tokens/s and
@@ -56,8 +56,8 @@ extension Benchmarks {
             let flopsPerToken = Double(6 * ModelAccounting(config).nonEmbeddingPositionParameters
                                        + 12 * config.layers * config.heads * config.headSize * config.contextLength)
             report.add("train \(name), B \(batch) × T \(config.contextLength), \(threads) thread\(threads == 1 ? "" : "s")", tokensPerSecond, "tokens/s",
-                       String(format: "MFU %.1f%% of %.0f GFLOP/s; %.0f ms/step", 100 * flopsPerToken * tokensPerSecond / (peak * 1e9),
-                              peak, seconds * 1000))
+                       mfuText(flopsPerSecond: flopsPerToken * tokensPerSecond, peakGFLOPs: peak)
+                       + String(format: " of %.0f GFLOP/s; %.0f ms/step", peak, seconds * 1000))
         }
     }
 

@@ -29,11 +29,16 @@ public enum Checkpoint {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw CheckpointError(path: url.path, reason: "the file does not exist")
         }
+        return try parseConfig(data, path: url.path)
+    }
+
+    /// A config from config.json's bytes, checked for every problem `GPTConfig.problems` knows.
+    public static func parseConfig(_ data: Data, path: String) throws -> GPTConfig {
         let config: GPTConfig
         do { config = try JSONDecoder().decode(GPTConfig.self, from: data) } catch {
-            throw CheckpointError(path: url.path, reason: "not a model config: \(describe(error))")
+            throw CheckpointError(path: path, reason: "not a model config: \(describe(error))")
         }
-        if let problem = config.problems.first { throw CheckpointError(path: url.path, reason: problem) }
+        if let problem = config.problems.first { throw CheckpointError(path: path, reason: problem) }
         return config
     }
 

@@ -59,26 +59,53 @@ extension BPETokenizer {
             throw TokenizerError.corruptFile(path: url.path, line: 0, reason: "the file does not exist")
         }
         guard let configData = FileManager.default.contents(atPath: configURL.path),
-              let config = try? JSONDecoder().decode(TokenizerConfig.self, from: configData) else {
-            throw TokenizerError.corruptFile(path: configURL.path, line: 1, reason: "not a tokenizer config (JSON with pattern, special_tokens, vocab_size)")
+              let rankData = FileManager.default.contents(atPath: rankURL.path) else {
+            throw TokenizerError.corruptFile(path: folder.path, line: 0, reason: "the tokenizer files cannot be read")
+        }
+        return try parse(ranks: rankData, config: configData, rankPath: rankURL.path, configPath: configURL.path)
+    }
+
+    /// The most ids a tokenizer may have (the model config's limit on vocab_size too).
+    public static let maximumVocabularySize = 1 << 22
+
+    /// Builds a tokenizer from the two files' bytes (what `load` does after reading them; the fuzz
+    /// target's entry). Every field is checked: special ids are whole numbers after the ordinary tokens,
+    /// distinct and below `maximumVocabularySize`, and `vocab_size` agrees with them.
+    public static func parse(ranks rankData: Data, config configData: Data, rankPath: String, configPath: String) throws -> BPETokenizer {
+        guard let config = try? JSONDecoder().decode(TokenizerConfig.self, from: configData) else {
+            throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "not a tokenizer config (JSON with pattern, special_tokens, vocab_size)")
         }
         guard let pattern = PreTokenizerPattern.allCases.first(where: { $0.regex == config.pattern }) else {
-            throw TokenizerError.corruptFile(path: configURL.path, line: 1, reason: "unsupported pattern; this course implements the cl100k and gpt2 patterns only")
+            throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "unsupported pattern; this course implements the cl100k and gpt2 patterns only")
         }
-        let tokens = try readRanks(rankURL)
-        for (text, id) in config.specialTokens where id < tokens.count || text.isEmpty {
-            throw TokenizerError.corruptFile(path: configURL.path, line: 1, reason: "special token \(text) has id \(id), which an ordinary token already uses")
+        let tokens = try readRanks(rankData, path: rankPath)
+        for (text, id) in config.specialTokens.sorted(by: { $0.value < $1.value }) {
+            if id < tokens.count || text.isEmpty {
+                throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "special token '\(text)' has id \(id), which an ordinary token already uses (ids from \(tokens.count) on are free)")
+            }
+            if id >= maximumVocabularySize {
+                throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "special token '\(text)' has id \(id), beyond the \(maximumVocabularySize) ids a tokenizer may have")
+            }
         }
+        if Set(config.specialTokens.values).count != config.specialTokens.count {
+            throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "two special tokens share an id")
+        }
+        let tokenizer: BPETokenizer
         do {
-            return try BPETokenizer(tokens: tokens, specialTokens: config.specialTokens, pattern: pattern)
+            tokenizer = try BPETokenizer(tokens: tokens, specialTokens: config.specialTokens, pattern: pattern)
         } catch TokenizerError.corruptFile(_, _, let reason) {
-            throw TokenizerError.corruptFile(path: rankURL.path, line: 0, reason: reason)
+            throw TokenizerError.corruptFile(path: rankPath, line: 0, reason: reason)
         }
+        if tokenizer.vocabularySize != config.vocabularySize {
+            throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "vocab_size is \(config.vocabularySize) but the ranks and special tokens give \(tokenizer.vocabularySize)")
+        }
+        return tokenizer
     }
 
     /// Parses a rank file: `base64 rank` per line, ranks 0, 1, 2, … with no byte string twice.
-    static func readRanks(_ url: URL) throws -> [[UInt8]] {
-        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
+    static func readRanks(_ data: Data, path: String) throws -> [[UInt8]] {
+        let url = URL(fileURLWithPath: path)
+        guard let text = String(data: data, encoding: .utf8) else {
             throw TokenizerError.corruptFile(path: url.path, line: 0, reason: "not readable as UTF-8 text")
         }
         if !text.isEmpty && !text.hasSuffix("\n") {
@@ -108,6 +135,9 @@ extension BPETokenizer {
             tokens.append([UInt8](bytes))
         }
         if tokens.isEmpty { throw TokenizerError.corruptFile(path: url.path, line: 1, reason: "the file has no tokens") }
+        if tokens.count > maximumVocabularySize {
+            throw TokenizerError.corruptFile(path: url.path, line: tokens.count, reason: "more than \(maximumVocabularySize) tokens")
+        }
         return tokens
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 
 extension Trainer {
     /// Trains until `config.steps` (from wherever the state is). `peakGFLOPs` (the sgemm peak) turns
-    /// tokens/s into MFU; `tokenizer` enables samples in the log; `beforeStep` is a hook for tests.
+    /// tokens/s into MFU, re-measured when a figure would exceed 100 % (`MFUMeter`); `tokenizer` enables samples in the log; `beforeStep` is a hook for tests.
     public func run(peakGFLOPs: Double? = nil, tokenizer: BPETokenizer? = nil, label: String = "  train",
                     quiet: Bool = false, beforeStep: ((Int) -> Void)? = nil) throws {
         let total = config.steps
@@ -16,6 +16,7 @@ extension Trainer {
                                    + 12 * config.layers * config.heads * config.headSize * config.contextLength)
         let startTokens = state.tokensSeen
         let start = Date()
+        var meter = peakGFLOPs.map { MFUMeter(peakGFLOPs: $0, measure: Benchmarks.quickPeak) }
         while state.step < total {
             beforeStep?(state.step + 1)
             let loss = try step()
@@ -31,7 +32,7 @@ extension Trainer {
             let seconds = Date().timeIntervalSince(start)
             let rate = Double(state.tokensSeen - startTokens) / max(seconds, 1e-9)
             var metrics = [("loss", Format.fixed(loss)), ("lr", String(format: "%.2e", optimizer.learningRate))]
-            if let peakGFLOPs { metrics.append(("MFU", String(format: "%.0f%%", 100 * flopsPerToken * rate / (peakGFLOPs * 1e9)))) }
+            if meter != nil { metrics.append(("MFU", meter!.label(flopsPerSecond: flopsPerToken * rate))) }
             if !quiet { progress.update(step: done, metrics: metrics, tokensPerSecond: rate) }
         }
         try saveCheckpoint()
