@@ -84,9 +84,13 @@ bench-reference:
 # .build-fuzz/crashes/<target>-crash-…: copy it to Tests/Fixtures/fuzz-regressions/<target>/ and fix the parser.
 FUZZ_RUNS ?= 1000000
 FUZZ_TARGETS := safetensors config tokenizer
+# Coverage and AddressSanitizer at compile time; libFuzzer's driver without its main (ours calls it), since
+# SwiftPM gives every executable a main of its own.
+FUZZER_LIB = $(firstword $(wildcard $(dir $(shell command -v swiftc))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-*.a))
 fuzz: deps
-	$(SWIFT) build -c release --product fuzz-parsers --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING \
-	  -Xswiftc -use-ld=lld
+	@test -n "$(FUZZER_LIB)" || { echo "error: libFuzzer (libclang_rt.fuzzer_no_main) not found beside swiftc; make fuzz needs the Linux toolchain" >&2; exit 1; }
+	$(SWIFT) build -c release --product fuzz-parsers --scratch-path .build-fuzz -Xswiftc -DFUZZING \
+	  -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp -Xlinker $(FUZZER_LIB) -Xlinker -lstdc++
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p .build-fuzz/corpus/$$t .build-fuzz/crashes; \
 	  echo "▶ fuzz $$t: $(FUZZ_RUNS) inputs"; \
