@@ -17,7 +17,8 @@ PREFIX ?= /usr/local
 RUN_DIR ?= runs/course
 APT_PACKAGES := libopenblas-dev libgnuplot-iostream-dev gnuplot-nox fortunes fortunes-zh
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-CHAPTERS := ch00 ch01 ch02 ch03 ch04 ch08
+# The course order: one executable per Chapters/NN-Name folder (Package.swift lists the same; a test checks).
+CHAPTERS := $(shell ls Chapters | sed -nE "s/^([0-9]+)-.*/ch\1/p")
 CHAPTER_FLAGS := --run-dir $(RUN_DIR) $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS))
 
 .PHONY: all deps build course test exercises docs docs-text bench bench-reference fuzz install clean
@@ -90,7 +91,7 @@ FUZZER_LIB = $(firstword $(wildcard $(dir $(shell command -v swiftc))../lib/clan
 fuzz: deps
 	@test -n "$(FUZZER_LIB)" || { echo "error: libFuzzer (libclang_rt.fuzzer_no_main) not found beside swiftc; make fuzz needs the Linux toolchain" >&2; exit 1; }
 	$(SWIFT) build -c release --product fuzz-parsers --scratch-path .build-fuzz -Xswiftc -DFUZZING \
-	  -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp -Xlinker $(FUZZER_LIB) -Xlinker -lstdc++
+	  -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xlinker $(FUZZER_LIB) -Xlinker -lstdc++
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p .build-fuzz/corpus/$$t .build-fuzz/crashes; \
 	  echo "▶ fuzz $$t: $(FUZZ_RUNS) inputs"; \

@@ -12,20 +12,23 @@ let fast: [SwiftSetting] = [
     .unsafeFlags(["-O"], .when(configuration: .debug)),
 ]
 
+/// The course's chapters in order, (number, name): folder Chapters/NN-Name, executable chNN, target ChNNName.
+/// The one list: the Makefile's course order and the book read the Chapters/ folders, and
+/// Tests/ChapterTests/ChapterListTests.swift fails when this list, the folders, the Makefile, the smoke
+/// tests or the README disagree.
+let chapters = [("00", "Tensors"), ("01", "Tokenizer"), ("02", "Attention"), ("03", "Transformer"),
+                ("04", "Pretraining"), ("08", "Sampling")]
+let chapterTargets = chapters.map { "Ch\($0.0)\($0.1)" }
+
 let package = Package(
     name: "llm-course",
     platforms: [.macOS(.v14)],
-    products: [
+    products: chapters.map { Product.executable(name: "ch\($0.0)", targets: ["Ch\($0.0)\($0.1)"]) } + [
         .executable(name: "llm", targets: ["llm"]),
-        .executable(name: "ch00", targets: ["Ch00Tensors"]),
-        .executable(name: "ch01", targets: ["Ch01Tokenizer"]),
-        .executable(name: "ch02", targets: ["Ch02Attention"]),
-        .executable(name: "ch03", targets: ["Ch03Transformer"]),
-        .executable(name: "ch04", targets: ["Ch04Pretraining"]),
-        .executable(name: "ch08", targets: ["Ch08Sampling"]),
         .executable(name: "exercises", targets: ["ExerciseScoreboard"]),
         .executable(name: "book", targets: ["book"]),
         .library(name: "LLMCore", targets: ["LLMCore"]),
+        .library(name: "LLMPlot", targets: ["LLMPlot"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,30 +44,26 @@ let package = Package(
             linkerSettings: [.linkedLibrary("boost_iostreams"), .linkedLibrary("boost_system"),
                              .linkedLibrary("boost_filesystem"), .linkedLibrary("stdc++")]),
 
-        // MARK: The core and what the chapters share
-        .target(name: "LLMCore", dependencies: ["CBLAS", "GnuplotBridge"], swiftSettings: fast),
+        .target(name: "CStdout", path: "Sources/CStdout"),
+
+        // MARK: The core (what a practitioner's program imports), plots and benchmarks beside it
+        // LLMCore links OpenBLAS only: a program that trains or generates pulls in neither gnuplot nor Boost.
+        .target(name: "LLMCore", dependencies: ["CBLAS", "CStdout"], swiftSettings: fast),
+        .target(name: "LLMPlot", dependencies: ["LLMCore", "GnuplotBridge"], swiftSettings: fast),
+        .target(name: "LLMBench", dependencies: ["LLMCore", "CBLAS"], swiftSettings: fast),
         .target(
             name: "ChapterSupport",
-            dependencies: ["LLMCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["LLMCore", "LLMPlot", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Chapters (one executable each: the lesson itself)
-        .executableTarget(name: "Ch00Tensors", dependencies: ["LLMCore", "ChapterSupport"],
-                          path: "Chapters/00-Tensors"),
-        .executableTarget(name: "Ch01Tokenizer", dependencies: ["LLMCore", "ChapterSupport"],
-                          path: "Chapters/01-Tokenizer"),
-        .executableTarget(name: "Ch02Attention", dependencies: ["LLMCore", "ChapterSupport"],
-                          path: "Chapters/02-Attention"),
-        .executableTarget(name: "Ch03Transformer", dependencies: ["LLMCore", "ChapterSupport"],
-                          path: "Chapters/03-Transformer"),
-        .executableTarget(name: "Ch04Pretraining", dependencies: ["LLMCore", "ChapterSupport"],
-                          path: "Chapters/04-Pretraining"),
-        .executableTarget(name: "Ch08Sampling", dependencies: ["LLMCore", "ChapterSupport"],
-                          path: "Chapters/08-Sampling"),
-
+    ] + chapters.map { number, name in
+        .executableTarget(name: "Ch\(number)\(name)", dependencies: ["LLMCore", "LLMPlot", "LLMBench", "ChapterSupport"],
+                          path: "Chapters/\(number)-\(name)")
+    } + [
         // MARK: The practitioner's command line
         .executableTarget(
             name: "llm",
-            dependencies: ["LLMCore", "ChapterSupport",
+            dependencies: ["LLMCore", "LLMBench", "LLMPlot", "ChapterSupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: make fuzz: libFuzzer over the file parsers (a replayer when built without -D FUZZING)
@@ -82,8 +81,8 @@ let package = Package(
                           path: "Exercises/Scoreboard"),
 
         // MARK: Tests
-        .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
-        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "Ch00Tensors", "Ch01Tokenizer", "Ch02Attention", "Ch03Transformer", "Ch04Pretraining", "Ch08Sampling", "llm"]),
+        .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore", "LLMPlot", "LLMBench"]),
+        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "llm"] + chapterTargets.map { .init(stringLiteral: $0) }),
         .testTarget(name: "BookTests", dependencies: ["BookKit"]),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseKit", "Exercises", "ExerciseSolutions"]),
     ]

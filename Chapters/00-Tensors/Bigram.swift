@@ -7,6 +7,7 @@
 import ChapterSupport
 import Foundation
 import LLMCore
+import LLMPlot
 
 /// The corpus as character ids, split into training and validation text.
 struct CharacterData {

@@ -20,6 +20,7 @@ import ArgumentParser
 import ChapterSupport
 import Foundation
 import LLMCore
+import LLMPlot
 
 @main
 struct TensorsChapter: ParsableCommand {

@@ -40,7 +40,7 @@ struct TokenizerChapter: ParsableCommand {
 
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "01-tokenizer")
-        let tokenizerFolder = URL(fileURLWithPath: options.runDirectory).appendingPathComponent("tokenizer")
+        let tokenizerFolder = options.artifacts.url(.tokenizer)
         let corpus = try corpus.load(default: .all)
         let documents = corpus.entries.map(\.text)
         Console.chapter("Chapter 01 — Tokenizer: byte-level BPE",

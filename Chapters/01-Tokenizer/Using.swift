@@ -3,6 +3,7 @@
 import ChapterSupport
 import Foundation
 import LLMCore
+import LLMPlot
 
 extension TokenizerChapter {
     // MARK: - 1.7 English versus Chinese

@@ -3,6 +3,7 @@
 import ChapterSupport
 import Foundation
 import LLMCore
+import LLMPlot
 
 extension AttentionChapter {
     // MARK: - 2.4 Many heads at once

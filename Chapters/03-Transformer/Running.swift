@@ -3,6 +3,7 @@
 import ChapterSupport
 import Foundation
 import LLMCore
+import LLMPlot
 
 extension TransformerChapter {
     // MARK: - 3.3 A forward pass on real tokens

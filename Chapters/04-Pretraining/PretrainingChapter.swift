@@ -21,6 +21,7 @@ import ArgumentParser
 import ChapterSupport
 import Foundation
 import LLMCore
+import LLMPlot
 
 @main
 struct PretrainingChapter: ParsableCommand {
@@ -44,12 +45,12 @@ struct PretrainingChapter: ParsableCommand {
 
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "04-pretraining")
-        let pretrainFolder = URL(fileURLWithPath: options.runDirectory).appendingPathComponent("pretrain")
+        let pretrainFolder = options.artifacts.url(.baseModel).deletingLastPathComponent()   // pretrain/: checkpoint + token cache
         let text = try corpus.load(default: .english)
         let bpe = try tokenizer.load(options, corpus: text)
         Console.chapter("Chapter 04 — Pretraining",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
-        let peak = Benchmarks.quickPeak()
+        let peak = SgemmPeak.measure()
         let context = options.quick ? 64 : 256
         let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: context, cacheFolder: pretrainFolder)
         Self.objective(data, peak: peak)                                                         // 4.1

@@ -3,6 +3,7 @@
 import ChapterSupport
 import Foundation
 import LLMCore
+import LLMPlot
 
 extension PretrainingChapter {
     /// What the course run leaves for the comparison in 4.5.

@@ -20,7 +20,9 @@
 import ArgumentParser
 import ChapterSupport
 import Foundation
+import LLMBench
 import LLMCore
+import LLMPlot
 
 @main
 struct SamplingChapter: ParsableCommand {
@@ -42,7 +44,7 @@ struct SamplingChapter: ParsableCommand {
         let chapter = try ChapterContext(options: options, chapter: "08-sampling")
         let text = try corpus.load(default: .english)
         let bpe = try tokenizer.load(options, corpus: text)
-        let model = try ChapterInputs.baseModel(URL(fileURLWithPath: checkpoint ?? "\(options.runDirectory)/pretrain/checkpoint"),
+        let model = try ChapterInputs.baseModel(checkpoint.map { URL(fileURLWithPath: $0) } ?? options.artifacts.url(.baseModel),
                                                 corpus: text, tokenizer: bpe, quick: options.quick)
         Console.chapter("Chapter 08 — Sampling and fast inference",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")

@@ -14,9 +14,8 @@ public enum ChapterInputs {
         if exists || !quick {
             do {
                 return try BPETokenizer.load(from: folder)
-            } catch TokenizerError.corruptFile(let path, 0, "the file does not exist") {
-                throw CourseError.invalidValue(name: "tokenizer", value: path,
-                                               expected: "the Chapter 01 tokenizer: run 'swift run -c release ch01' (or 'make course') first, or pass --tokenizer DIR")
+            } catch TokenizerError.corruptFile(_, 0, "the file does not exist") {
+                throw RunArtifacts(runDirectory: folder.deletingLastPathComponent().path).missing(.tokenizer, flag: "--tokenizer DIR")
             }
         }
         print("(no tokenizer in \(folder.path): training a small one for --quick; run ch01 for the course tokenizer)")
@@ -25,15 +24,15 @@ public enum ChapterInputs {
 }
 
 extension ChapterInputs {
-    /// The Chapter 04 base model in `folder` (`<run-dir>/pretrain/checkpoint`). With `quick` and no
+    /// The Chapter 04 base model in `folder` (`Artifact.baseModel`: `<run-dir>/pretrain/checkpoint`). With `quick` and no
     /// checkpoint there, a tiny model is trained on `corpus` for a few seconds instead (so `--quick` runs
     /// stand alone); otherwise a missing checkpoint is an error that names the command to run.
     public static func baseModel(_ folder: URL, corpus: Corpus, tokenizer: BPETokenizer, quick: Bool) throws -> GPT {
         let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
         if exists || !quick {
             guard exists else {
-                throw CourseError.invalidValue(name: "base model", value: folder.path,
-                                               expected: "the Chapter 04 checkpoint: run 'swift run -c release ch04' (or 'make course') first, or pass --checkpoint DIR")
+                throw CourseError.invalidValue(name: Artifact.baseModel.title, value: folder.path,
+                                               expected: "\(Artifact.baseModel.title): run '\(Artifact.baseModel.command)' (or 'make course') first, or pass --checkpoint DIR")
             }
             let model = try Checkpoint.load(from: folder)
             if model.config.vocabularySize < tokenizer.vocabularySize {
@@ -75,7 +74,7 @@ public struct TokenizerOption: ParsableArguments {
 
     /// The tokenizer at `--tokenizer` or in `<run-dir>/tokenizer` (see `ChapterInputs.tokenizer`).
     public func load(_ options: ChapterOptions, corpus: Corpus) throws -> BPETokenizer {
-        try ChapterInputs.tokenizer(URL(fileURLWithPath: tokenizer ?? "\(options.runDirectory)/tokenizer"),
+        try ChapterInputs.tokenizer(tokenizer.map { URL(fileURLWithPath: $0) } ?? options.artifacts.url(.tokenizer),
                                     corpus: corpus, quick: options.quick)
     }
 }

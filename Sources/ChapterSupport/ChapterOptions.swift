@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import LLMCore
+import LLMPlot
 
 public struct ChapterOptions: ParsableArguments {
     @Flag(help: "Run a seconds-long version of every section (what the tests use).")
@@ -17,6 +18,9 @@ public struct ChapterOptions: ParsableArguments {
 
     @Option(help: "Worker threads for our loops and for OpenBLAS (default: all cores, \(Parallel.defaultThreads) here).")
     public var threads: Int?
+
+    /// The run folder's artifacts (tokenizer, base model, …; see `RunArtifacts`).
+    public var artifacts: RunArtifacts { RunArtifacts(runDirectory: runDirectory) }
 
     /// `--threads`, or all cores.
     public var threadCount: Int { threads ?? Parallel.defaultThreads }

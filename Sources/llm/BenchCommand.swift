@@ -3,7 +3,9 @@
 import ArgumentParser
 import ChapterSupport
 import Foundation
+import LLMBench
 import LLMCore
+import LLMPlot
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

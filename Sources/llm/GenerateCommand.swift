@@ -110,7 +110,7 @@ struct GenerateCommand: ParsableCommand {
         if let tokenizer { return URL(fileURLWithPath: tokenizer) }
         let candidates = [checkpoint, checkpoint.deletingLastPathComponent(),
                           checkpoint.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tokenizer"),
-                          URL(fileURLWithPath: "runs/course/tokenizer")]
+                          RunArtifacts(runDirectory: "runs/course").url(.tokenizer)]
         if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("tokenizer.tiktoken").path) }) {
             return found
         }

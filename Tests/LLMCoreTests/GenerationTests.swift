@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import LLMCore
+import LLMBench
 
 private let presets: [(String, GPTConfig)] = [
     ("gpt2 (learned positions)", GPTConfig.gpt2Style(vocabularySize: 37, contextLength: 16, layers: 2, heads: 2, embeddingSize: 16)),

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import LLMCore
+@testable import LLMPlot
 
 func temporaryFolder(_ name: String = #function) -> URL {
     let url = FileManager.default.temporaryDirectory

@@ -25,10 +25,6 @@ int llm_gnuplot_run(const char *directory, const char *script, const char *log_p
 extern "C" {
 #endif
 
-/// Makes standard output line-buffered even when it is a pipe or a file, so that a chapter's progress
-/// reaches a CI log or `tee` as it happens (C's default there is to buffer whole blocks). Lives here
-/// because Swift 6 cannot touch C's `stdout` global directly.
-void llm_line_buffer_stdout(void);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,7 @@
 // Output goes to standard output so that a chapter's run reads like an executed notebook.
 
 import Foundation
-import GnuplotBridge
+import CStdout
 
 public enum Console {
     /// Whether standard output is a terminal (progress bars redraw in place only there).

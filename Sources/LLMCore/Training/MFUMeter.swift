@@ -19,7 +19,7 @@ public struct MFUMeter {
 
     /// - Parameters:
     ///   - peakGFLOPs: the first measurement.
-    ///   - measure: times the peak again (`Benchmarks.quickPeak` in the training loop).
+    ///   - measure: times the peak again (`SgemmPeak.measure` in the training loop).
     public init(peakGFLOPs: Double, maximumRemeasurements: Int = 3, measure: @escaping () -> Double) {
         self.peakGFLOPs = peakGFLOPs
         self.maximumRemeasurements = maximumRemeasurements

@@ -16,7 +16,7 @@ extension Trainer {
                                    + 12 * config.layers * config.heads * config.headSize * config.contextLength)
         let startTokens = state.tokensSeen
         let start = Date()
-        var meter = peakGFLOPs.map { MFUMeter(peakGFLOPs: $0, measure: Benchmarks.quickPeak) }
+        var meter = peakGFLOPs.map { MFUMeter(peakGFLOPs: $0, measure: { SgemmPeak.measure() }) }
         while state.step < total {
             beforeStep?(state.step + 1)
             let loss = try step()
@@ -49,15 +49,5 @@ extension Trainer {
             let text = ((try? tokenizer.decode(ids)) ?? "").replacingOccurrences(of: "\n", with: " ⏎ ")
             print("    sample (\(temperature == 0 ? "greedy" : "T = \(temperature)")): \(text)")
         }
-    }
-}
-
-extension Benchmarks {
-    /// A quick sgemm peak (GFLOP/s) for MFU in progress bars: the faster of OpenBLAS's threads and
-    /// our split, 1024³, best of three.
-    public static func quickPeak() -> Double {
-        var report = BenchmarkReport(threads: Parallel.threads)
-        foundationPeak(into: &report, repeats: 3)
-        return report.peak
     }
 }

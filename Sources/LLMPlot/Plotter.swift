@@ -4,6 +4,7 @@
 // and the chapter goes on. With `--no-plots` nothing is written at all.
 
 import Foundation
+import LLMCore
 import GnuplotBridge
 
 public final class Plotter: @unchecked Sendable {

@@ -2,6 +2,7 @@
 // against sequence length (the quadratic term).
 
 import Foundation
+import LLMCore
 
 extension Benchmarks {
     /// Forward + backward (no optimizer) of a GPT on random tokens: tokens/s and MFU against `peak`

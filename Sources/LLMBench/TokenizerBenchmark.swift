@@ -1,6 +1,7 @@
 // Introduced in Chapter 01. BPE training time and encoding throughput on 5 MB of the default corpus.
 
 import Foundation
+import LLMCore
 
 extension Benchmarks {
     /// The benchmark text: every fortune file (English and Chinese) concatenated in name order, repeated

@@ -3,6 +3,7 @@
 // can edit the script and re-run `gnuplot NAME.gp` in the run folder.
 
 import Foundation
+import LLMCore
 
 /// One named series of (x, y) points.
 public struct Series: Sendable {

@@ -6,6 +6,7 @@
 
 import CBLAS
 import Foundation
+import LLMCore
 
 /// One measured figure.
 public struct BenchmarkRow: Codable, Sendable {
@@ -57,56 +58,11 @@ public enum Benchmarks {
         return median((0..<max(repeats, 1)).map { _ in seconds(body) })
     }
 
-    /// One sgemm of size³, timed two ways: split over our workers (OpenBLAS single-threaded in each, how
-    /// the core calls it) and raw `cblas_sgemm` on OpenBLAS's own threads. The faster of the two is the
-    /// peak every ratio refers to, so no ratio can flatter the core.
-    struct PeakProbe {
-        let n: Int
-        let a: Tensor, b: Tensor, c: Tensor
-        var flops: Double { 2 * Double(n) * Double(n) * Double(n) }
-
-        init(size: Int) {
-            var generator = SeededGenerator(seed: 1)
-            n = size
-            a = Tensor.randomNormal([n, n], using: &generator)
-            b = Tensor.randomNormal([n, n], using: &generator)
-            c = Tensor(zeros: [n, n])
-        }
-
-        /// Each timing is of a second, back-to-back product: the first brings A, B and C into cache, as
-        /// a peak measurement should (a cold product after a training step ran ~8% slower and would
-        /// flatter every ratio).
-        func splitSeconds() -> Double {
-            let product = { BLAS.gemm(transposeA: false, transposeB: false, m: n, n: n, k: n, a: a.base, b: b.base, beta: 0, c: c.base) }
-            product()
-            return seconds(product)
-        }
-
-        /// Leaves OpenBLAS single-threaded again and waits for its threads to stop spinning (they
-        /// sched_yield for a while after each product), so the next measurement is not disturbed.
-        func openBLASSeconds() -> Double {
-            openblas_set_num_threads(Int32(Parallel.threads))
-            let product = {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
-                            a.base, Int32(n), b.base, Int32(n), 0, c.base, Int32(n))
-            }
-            product()
-            let time = seconds(product)
-            Parallel.resetBLASThreads()
-            Thread.sleep(forTimeInterval: 0.3)
-            return time
-        }
-    }
-
     /// The wall time of one run of `body`.
-    static func seconds(_ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    }
+    static func seconds(_ body: () throws -> Void) rethrows -> Double { try Stopwatch.seconds(body) }
 
     /// The median of some timings.
-    static func median(_ times: [Double]) -> Double { times.sorted()[times.count / 2] }
+    static func median(_ times: [Double]) -> Double { Stopwatch.median(times) }
 
     /// The sgemm peak at size³: OpenBLAS's own threads and our split, both reported; the faster is the peak.
     public static func foundationPeak(into report: inout BenchmarkReport, repeats: Int, size: Int = 1024) {

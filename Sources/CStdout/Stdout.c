@@ -1,0 +1,8 @@
+// Introduced in Chapter 04. A console helper Swift 6 cannot write itself (`stdout` is a global C variable
+// that strict concurrency refuses to touch): make standard output line-buffered, so logs piped to a file
+// or another program arrive line by line.
+#include "CStdout.h"
+
+#include <stdio.h>
+
+void llm_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
