@@ -16,9 +16,9 @@ struct CharacterData {
     let validation: [Int]   // ids of held-out text (every 10th entry)
 }
 
-extension TensorsChapter {
+extension Lesson {
     /// The chapter's corpus text, split into entries. Throws a one-line error for a missing or empty corpus.
-    static func loadText(_ corpus: Corpus) throws -> (train: String, validation: String) {
+    func loadText(_ corpus: Corpus) throws -> (train: String, validation: String) {
         // Every 10th entry is held out: a deterministic split by entry, so no fortune is in both.
         var train: [String] = [], validation: [String] = []
         for (i, entry) in corpus.entries.enumerated() {
@@ -40,7 +40,7 @@ extension TensorsChapter {
     //: A model sees numbers, not letters. The simplest tokenizer gives each distinct character an id
     //: (Chapter 01 replaces it with byte-pair encoding). Ids here are in order of frequency, so id 0 is
     //: the commonest character. Very rare characters share one id, "�", to keep the table small.
-    static func characters(_ text: (train: String, validation: String), _ chapter: ChapterContext) -> CharacterData {
+    func characters(_ text: (train: String, validation: String)) -> CharacterData {
         Console.section("0.6 Characters as numbers")
         let vocabulary = CharacterVocabulary(text: text.train, maxSize: 128)
         // Encoding cannot fail: with maxSize the vocabulary maps rare and unseen characters to "�".
@@ -65,7 +65,7 @@ extension TensorsChapter {
     //: This is the maximum-likelihood bigram model (smoothed). Its loss — the average negative log
     //: probability of the validation text, in nats — is the floor that training in 0.8 should approach.
     //: A model that knows nothing (uniform over V characters) scores ln V.
-    static func countingBigrams(_ data: CharacterData, _ chapter: ChapterContext) throws -> Double {
+    func countingBigrams(_ data: CharacterData) throws -> Double {
         Console.section("0.7 Counting bigrams: the model we can write down")
         let v = data.vocabulary.count
         var counts = [Double](repeating: 1, count: v * v)                   // (V, V), add-one smoothed
@@ -90,7 +90,7 @@ extension TensorsChapter {
     }
 
     /// Average −ln P(next | current) over consecutive pairs of `ids`.
-    static func negativeLogLikelihood(_ ids: [Int], probability: (Int, Int) -> Double) -> Double {
+    func negativeLogLikelihood(_ ids: [Int], probability: (Int, Int) -> Double) -> Double {
         var total = 0.0
         for (current, next) in zip(ids, ids.dropFirst()) { total -= log(probability(current, next)) }
         return total / Double(max(ids.count - 1, 1))
@@ -106,13 +106,13 @@ extension TensorsChapter {
     //:
     //: Each step draws B random positions of the training text. W starts at zero, so the first loss is
     //: exactly ln V. Samples are drawn from softmax(W[current]) one character at a time.
-    static func trainingBigrams(_ data: CharacterData, _ chapter: ChapterContext, steps: Int, learningRate: Float,
+    func trainingBigrams(_ data: CharacterData, steps: Int, learningRate: Float,
                                 countedLoss: Double) throws -> Double {
         Console.section("0.8 Training the bigram model with autograd")
         let v = data.vocabulary.count
         let batch = 2048
         let weights = Variable.parameter(Tensor(zeros: [v, v]), name: "bigram.logits")   // (V, V)
-        print("  before training: \"\(sample(weights, data.vocabulary, length: 80, chapter))\"")
+        print("  before training: \"\(sample(weights, data.vocabulary, length: 80))\"")
 
         // A fixed validation sample keeps evaluation cheap and comparable between steps.
         var evaluationGenerator = SeededGenerator(seed: chapter.options.seed &+ 1)
@@ -154,7 +154,7 @@ extension TensorsChapter {
             ("validation loss after \(steps) steps", Format.fixed(trainedLoss) + " nats/char"),
             ("counted bigrams (0.7)", Format.fixed(countedLoss) + " nats/char"),
         ])
-        print("  after training:  \"\(sample(weights, data.vocabulary, length: 80, chapter))\"")
+        print("  after training:  \"\(sample(weights, data.vocabulary, length: 80))\"")
         try chapter.plot(.line([Series("training batch", y: trainCurve),
                                 Series("validation", x: validationSteps, y: validationCurve),
                                 Series("counted bigrams", x: [1, Double(steps)], y: [countedLoss, countedLoss])],
@@ -165,8 +165,7 @@ extension TensorsChapter {
     }
 
     /// Draws `length` characters from the model, starting after a newline.
-    static func sample(_ weights: Variable, _ vocabulary: CharacterVocabulary, length: Int,
-                       _ chapter: ChapterContext) -> String {
+    func sample(_ weights: Variable, _ vocabulary: CharacterVocabulary, length: Int) -> String {
         let v = vocabulary.count
         var current = vocabulary.encode("\n")?.first ?? 0
         var ids: [Int] = []
@@ -188,7 +187,7 @@ extension TensorsChapter {
     //: The tensor, the tape and the gradient checker are all the machinery the course needs: Chapter 02
     //: adds attention as one more op with a hand-written backward, and from then on a transformer is
     //: "just" more ops on the same tape.
-    static func summary(_ chapter: ChapterContext, countedLoss: Double, trainedLoss: Double) {
+    func summary(countedLoss: Double, trainedLoss: Double) {
         Console.section("0.9 What we built")
         Console.printTable(["model", "validation loss (nats/char)"], [
             ["counted bigrams", Format.fixed(countedLoss)],

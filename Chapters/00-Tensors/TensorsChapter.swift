@@ -48,21 +48,28 @@ struct TensorsChapter: ParsableCommand {
     func run() throws {
         // Set-up first, so that a bad --run-dir or --corpus fails now and not after a minute of work.
         let chapter = try ChapterContext(options: options, chapter: "00-tensors")
-        let text = try Self.loadText(try corpus.load(default: .english))
+        let lesson = Lesson(chapter: chapter)
+        let text = try lesson.loadText(try corpus.load(default: .english))
         Console.chapter("Chapter 00 — Tensors and autograd",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
 
-        Self.tensors()                                   // 0.1
-        Self.matrixProducts(chapter)                     // 0.2
-        try Self.whatAGradientIs(chapter)                // 0.3
-        Self.theTape()                                   // 0.4
-        Self.oneBackwardByHand()                         // 0.5
-        let data = Self.characters(text, chapter)        // 0.6
-        let counted = try Self.countingBigrams(data, chapter)               // 0.7
-        let trained = try Self.trainingBigrams(data, chapter, steps: steps ?? (options.quick ? 150 : 1500),
+        lesson.tensors()                                                                          // 0.1
+        lesson.matrixProducts()                                                                   // 0.2
+        try lesson.whatAGradientIs()                                                              // 0.3
+        lesson.theTape()                                                                          // 0.4
+        lesson.oneBackwardByHand()                                                                // 0.5
+        let data = lesson.characters(text)                                                        // 0.6
+        let counted = try lesson.countingBigrams(data)                                            // 0.7
+        let trained = try lesson.trainingBigrams(data, steps: steps ?? (options.quick ? 150 : 1500),
                                                learningRate: learningRate, countedLoss: counted)  // 0.8
-        Self.summary(chapter, countedLoss: counted, trainedLoss: trained)   // 0.9
+        lesson.summary(countedLoss: counted, trainedLoss: trained)                                // 0.9
     }
+}
+
+/// What the sections share: the chapter's run folder, plotter, options and seed.
+struct Lesson {
+    let chapter: ChapterContext
+    var quick: Bool { chapter.quick }
 
     // MARK: - 0.1 Tensors: a shape over a flat array
 
@@ -71,7 +78,7 @@ struct TensorsChapter: ParsableCommand {
     //: Everything in this course — a batch of token embeddings, a weight matrix, attention scores — is
     //: such an array with such a shape. Our `Tensor` is a value: copying one and changing the copy
     //: leaves the original alone (the buffer is copied on the first write).
-    static func tensors() {
+    func tensors() {
         Console.section("0.1 Tensors: a shape over a flat array")
         var x = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])  // (2, 3)
         print(x)
@@ -89,7 +96,7 @@ struct TensorsChapter: ParsableCommand {
     //: slow; OpenBLAS's `cblas_sgemm` computes the same numbers with vector instructions and cache
     //: blocking, and `BLAS.gemm` splits a big product over all cores. Transposes are flags: sgemm reads a (K, M) array as its transpose at no cost, so
     //: we never copy a matrix just to transpose it.
-    static func naiveMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+    func naiveMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
         let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
         var c = Tensor(zeros: [m, n])                               // (M, N)
         a.withUnsafeBufferPointer { a in
@@ -108,7 +115,7 @@ struct TensorsChapter: ParsableCommand {
         return c
     }
 
-    static func matrixProducts(_ chapter: ChapterContext) {
+    func matrixProducts() {
         Console.section("0.2 Matrix products through BLAS")
         let size = chapter.quick ? 128 : 256
         let a = Tensor.randomNormal([size, size], using: &chapter.random)   // (M, K)
@@ -149,7 +156,7 @@ struct TensorsChapter: ParsableCommand {
     //: dividing by h magnifies that rounding. The plot shows both errors for f(x) = x³ at x = 1.5
     //: (f′ = 6.75) as h shrinks: the V shape is truncation error falling and rounding error rising.
     //: This is why the gradient checker uses the central difference with h = 1e-2.
-    static func whatAGradientIs(_ chapter: ChapterContext) throws {
+    func whatAGradientIs() throws {
         Console.section("0.3 What a gradient is")
         let f: (Float) -> Float = { $0 * $0 * $0 }
         let x: Float = 1.5, exact: Float = 6.75
@@ -186,7 +193,7 @@ struct TensorsChapter: ParsableCommand {
     //:
     //: For C = A·B the two closures are matrix products again: ∂L/∂A = ∂L/∂C·Bᵀ and ∂L/∂B = Aᵀ·∂L/∂C.
     //: (Check the shapes: (M, N)·(N, K) = (M, K) like A, and (K, M)·(M, N) = (K, N) like B.)
-    static func theTape() {
+    func theTape() {
         Console.section("0.4 The tape: gradients by playing the computation backwards")
         let x = Variable(Tensor(shape: [2, 3], values: [0.5, -1, 2, 1.5, 0, -0.5]))              // (B, K) input
         let w = Variable.parameter(Tensor(shape: [3, 2], values: [0.1, 0.2, -0.3, 0.4, 0.5, -0.6]),
@@ -210,9 +217,9 @@ struct TensorsChapter: ParsableCommand {
     //: with central differences on random inputs. Here we add an op of our own, softplus(x) = log(1 + eˣ),
     //: whose derivative is the logistic sigmoid σ(x) = 1/(1 + e⁻ˣ). Then we make the classic mistake —
     //: forgetting the chain rule's inner factor and writing eˣ/(1 + eˣ)·eˣ — and watch the checker catch it.
-    static func oneBackwardByHand() {
+    func oneBackwardByHand() {
         Console.section("0.5 Writing one backward by hand")
-        var generator = SeededGenerator(seed: 5)
+        var generator = SeededGenerator(seed: chapter.options.seed &+ 5)
         let x = Variable.parameter(Tensor.randomNormal([3, 4], using: &generator), name: "x")  // (B, C)
         let softplus: (Float16x) -> Float16x = { v in
             var out = v

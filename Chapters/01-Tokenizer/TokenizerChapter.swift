@@ -40,22 +40,29 @@ struct TokenizerChapter: ParsableCommand {
 
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "01-tokenizer")
+        let lesson = Lesson(chapter: chapter)
         let tokenizerFolder = options.artifacts.url(.tokenizer)
         let corpus = try corpus.load(default: .all)
         let documents = corpus.entries.map(\.text)
         Console.chapter("Chapter 01 — Tokenizer: byte-level BPE",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
 
-        Self.whyTokens()                                                            // 1.1
-        Self.preTokenization()                                                      // 1.2
-        let sample = Self.naiveMerges(documents, chapter)                           // 1.3
-        Self.fastMerges(sample, chapter)                                            // 1.4
-        let trained = try Self.trainCourseTokenizer(documents, vocabularySize, chapter)  // 1.5
-        try Self.roundTrips(trained.tokenizer, chapter)                             // 1.6
-        try Self.englishVersusChinese(trained.tokenizer, corpus, chapter)           // 1.7
-        try Self.specialTokens(trained.tokenizer)                                   // 1.8
-        try Self.save(trained.tokenizer, to: tokenizerFolder)                       // 1.9
+        lesson.whyTokens()                                                        // 1.1
+        lesson.preTokenization()                                                  // 1.2
+        let sample = lesson.naiveMerges(documents)                                // 1.3
+        lesson.fastMerges(sample)                                                 // 1.4
+        let trained = try lesson.trainCourseTokenizer(documents, vocabularySize)  // 1.5
+        try lesson.roundTrips(trained.tokenizer)                                  // 1.6
+        try lesson.englishVersusChinese(trained.tokenizer, corpus)                // 1.7
+        try lesson.specialTokens(trained.tokenizer)                               // 1.8
+        try lesson.save(trained.tokenizer, to: tokenizerFolder)                   // 1.9
     }
+}
+
+/// What the sections share: the chapter's run folder, plotter, options and seed.
+struct Lesson {
+    let chapter: ChapterContext
+    var quick: Bool { chapter.quick }
 
     // MARK: - 1.1 Why tokens: characters, bytes, or something in between
 
@@ -64,7 +71,7 @@ struct TokenizerChapter: ParsableCommand {
     //: can spell anything — but "tokenization" becomes 3 ids for one Chinese character and 4 for an emoji,
     //: and attention's cost grows with the square of the length. BPE starts from bytes and learns
     //: longer units where the data repeats itself: frequent words become one id, rare ones stay spelled out.
-    static func whyTokens() {
+    func whyTokens() {
         Console.section("1.1 Why tokens: characters, bytes, or something in between")
         let text = "Tokenizers eat text: 春眠不覺曉 😀"
         Console.printTable(["view", "length", "first units"], [
@@ -82,7 +89,7 @@ struct TokenizerChapter: ParsableCommand {
     //: (" world"), splits English contractions ("'s"), groups digits by at most three, and keeps runs of
     //: punctuation and of whitespace together. GPT-2's older rule glues a space to numbers and does not
     //: cap their length; both are shown.
-    static func preTokenization() {
+    func preTokenization() {
         Console.section("1.2 Pre-tokenization: where merges may not cross")
         let text = "I'm 12345 years old!!  春眠不覺曉，處處聞啼鳥。\n"
         for pattern in PreTokenizerPattern.allCases {

@@ -4,7 +4,7 @@ import ChapterSupport
 import Foundation
 import LLMCore
 
-extension TokenizerChapter {
+extension Lesson {
     /// The documents the naive and fast trainers race on: a slice of the corpus, small enough for the naive loop.
     struct Sample {
         let documents: [String]
@@ -19,7 +19,7 @@ extension TokenizerChapter {
     //: occurs), take the most frequent, give it the next id, replace it everywhere. Then start over.
     //: Recounting the whole corpus after every merge is what makes it slow — but it is obviously right,
     //: so it is the reference the fast version must match merge for merge.
-    static func naiveMerges(_ documents: [String], _ chapter: ChapterContext) -> Sample {
+    func naiveMerges(_ documents: [String]) -> Sample {
         Console.section("1.3 The naive merge loop")
         // Every k-th document, so the sample has the corpus's mix of topics and languages.
         let wanted = chapter.quick ? 300 : 1500
@@ -48,7 +48,7 @@ extension TokenizerChapter {
     //: holding it, and a max-heap of pairs by count. A merge rewrites just those words and adjusts just
     //: those counts; heap entries that went stale are fixed when they surface. Ties are broken the same
     //: way in both (higher count, then smaller ids), so the two must agree exactly.
-    static func fastMerges(_ sample: Sample, _ chapter: ChapterContext) {
+    func fastMerges(_ sample: Sample) {
         Console.section("1.4 The fast merge loop")
         let fast = (try? BPETrainer.train(documents: sample.documents, vocabularySize: sample.vocabularySize))
         let merges = fast?.merges ?? []
@@ -66,7 +66,7 @@ extension TokenizerChapter {
     //: of 4096 ids: 256 bytes, 3836 merges, and 4 special tokens at the end. The first merges are the
     //: commonest pairs of English (" t", "he", " a", …); Chinese characters, three bytes each, get merged
     //: into whole characters once they are frequent enough.
-    static func trainCourseTokenizer(_ documents: [String], _ vocabularySize: Int, _ chapter: ChapterContext) throws -> BPETrainingResult {
+    func trainCourseTokenizer(_ documents: [String], _ vocabularySize: Int) throws -> BPETrainingResult {
         Console.section("1.5 Training the course tokenizer")
         let result = try BPETrainer.train(documents: documents, vocabularySize: vocabularySize)
         let bytes = documents.reduce(0) { $0 + $1.utf8.count }
@@ -92,7 +92,7 @@ extension TokenizerChapter {
     //: merged bytes have the lowest rank (= id), until no adjacent pair is a token. Decoding concatenates
     //: the tokens' bytes. Every byte string survives the round trip; but a slice of ids can end in the
     //: middle of a character, and then the text shows "�" for the incomplete bytes — never a crash.
-    static func roundTrips(_ tokenizer: BPETokenizer, _ chapter: ChapterContext) throws {
+    func roundTrips(_ tokenizer: BPETokenizer) throws {
         Console.section("1.6 Encoding and decoding, round trip")
         let text = "The quick brown fox can't jump 12345 times. 床前明月光"
         let ids = try tokenizer.encode(text)

@@ -5,7 +5,7 @@ import Foundation
 import LLMCore
 import LLMPlot
 
-extension TokenizerChapter {
+extension Lesson {
     // MARK: - 1.7 English versus Chinese
 
     //: Because merges are learned one after another, the tokenizer with a smaller vocabulary is simply
@@ -16,7 +16,7 @@ extension TokenizerChapter {
     //: ids — with thousands of distinct characters in the poems, a 4096-id vocabulary shared with English
     //: cannot hold them all. Per *byte*, Chinese compresses better; per *character* — what a reader counts —
     //: it costs more tokens than English.
-    static func englishVersusChinese(_ tokenizer: BPETokenizer, _ corpus: Corpus, _ chapter: ChapterContext) throws {
+    func englishVersusChinese(_ tokenizer: BPETokenizer, _ corpus: Corpus) throws {
         Console.section("1.7 English versus Chinese")
         let budget = chapter.quick ? 60_000 : 400_000
         func sample(_ keep: (CorpusEntry) -> Bool) -> String {
@@ -67,7 +67,7 @@ extension TokenizerChapter {
     //: batches. They sit after the merges and are matched as whole strings before pre-tokenization.
     //: If a *user* types "<|im_end|>", encoding it as the real marker would let them forge a turn, so
     //: the default is to refuse; trusted templates allow it; `.asText` spells it out as ordinary bytes.
-    static func specialTokens(_ tokenizer: BPETokenizer) throws {
+    func specialTokens(_ tokenizer: BPETokenizer) throws {
         Console.section("1.8 Special tokens")
         let chat = "<|im_start|>user\nWhat is a fortune?<|im_end|>"
         let allowed = try tokenizer.encode(chat, special: .allow)
@@ -87,7 +87,7 @@ extension TokenizerChapter {
     //: Two files: the rank file tiktoken reads (`base64(bytes) rank` per line) and a small JSON with the
     //: pattern and the special tokens. Later chapters load them from `runs/course/tokenizer/`, and so can
     //: Python — a test in `Tests/LLMCoreTests/TokenizerTests.swift` checks that `tiktoken` gives the same ids.
-    static func save(_ tokenizer: BPETokenizer, to folder: URL) throws {
+    func save(_ tokenizer: BPETokenizer, to folder: URL) throws {
         Console.section("1.9 Saving the course tokenizer")
         try tokenizer.save(to: folder)
         let reloaded = try BPETokenizer.load(from: folder)

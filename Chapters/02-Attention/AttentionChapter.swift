@@ -39,23 +39,30 @@ struct AttentionChapter: ParsableCommand {
 
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "02-attention")
+        let lesson = Lesson(chapter: chapter)
         Console.chapter("Chapter 02 — Attention",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
-        Self.oneQuery()                                                      // 2.1
-        Self.whyScale(chapter)                                               // 2.2
-        Self.causalMask(chapter)                                             // 2.3
-        Self.manyHeads(chapter)                                              // 2.4
-        try Self.positions(chapter)                                          // 2.5
-        Self.groupedQuery()                                                  // 2.6
-        try Self.learningToLookBack(chapter, steps: steps ?? (options.quick ? 150 : 400))  // 2.7
+        lesson.oneQuery()                                                           // 2.1
+        lesson.whyScale()                                                           // 2.2
+        lesson.causalMask()                                                         // 2.3
+        lesson.manyHeads()                                                          // 2.4
+        try lesson.positions()                                                      // 2.5
+        lesson.groupedQuery()                                                       // 2.6
+        try lesson.learningToLookBack(steps: steps ?? (options.quick ? 150 : 400))  // 2.7
     }
+}
+
+/// What the sections share: the chapter's run folder, plotter, options and seed.
+struct Lesson {
+    let chapter: ChapterContext
+    var quick: Bool { chapter.quick }
 
     // MARK: - 2.1 One query, many keys
 
     //: A query q asks a question; every position offers a key kⱼ (what it contains) and a value vⱼ (what
     //: it hands over). The answer is a weighted average of the values, weighted by how well each key
     //: matches the query: wⱼ = softmax(q·kⱼ/√D), output = Σⱼ wⱼ·vⱼ.
-    static func oneQuery() {
+    func oneQuery() {
         Console.section("2.1 One query, many keys")
         let q: [Float] = [1, 0, 1, 0]
         let keys: [[Float]] = [[1, 0, 1, 0], [0, 1, 0, 1], [1, 1, 0, 0], [-1, 0, -1, 0]]
@@ -75,7 +82,7 @@ struct AttentionChapter: ParsableCommand {
     //: If q and k have D independent entries of variance 1, q·k has variance D. Large scores push softmax
     //: towards a one-hot vector, whose gradient is nearly zero everywhere — learning stalls. Dividing by
     //: √D keeps the scores' variance at 1 whatever the head size.
-    static func whyScale(_ chapter: ChapterContext) {
+    func whyScale() {
         Console.section("2.2 Why divide by √D")
         var rows: [[String]] = []
         for d in [4, 64, 512] {
@@ -101,7 +108,7 @@ struct AttentionChapter: ParsableCommand {
     //: A language model predicts token t + 1 from tokens 0…t, so position t must not see later ones.
     //: Scores above the diagonal are set to −∞ before the softmax, so their weights are exactly 0: each
     //: row of the weight matrix is a distribution over the past only.
-    static func causalMask(_ chapter: ChapterContext) {
+    func causalMask() {
         Console.section("2.3 The causal mask")
         let (t, d) = (5, 4)
         let qkv = Tensor.randomNormal([1, t, 3 * d], using: &chapter.random)   // one head: (B, T, 3D)

@@ -5,7 +5,7 @@ import Foundation
 import LLMCore
 import LLMPlot
 
-extension AttentionChapter {
+extension Lesson {
     // MARK: - 2.4 Many heads at once
 
     //: One linear layer turns each position's C numbers into H queries, G keys and G values of D numbers
@@ -13,7 +13,7 @@ extension AttentionChapter {
     //: H outputs are laid side by side, (B, T, H·D), then mixed by one more linear layer. Our `attention`
     //: op does all heads in one call: two sgemms per head reading the packed row in place (no transposes),
     //: heads spread over the cores. A test checks it against a loop-by-loop implementation.
-    static func manyHeads(_ chapter: ChapterContext) {
+    func manyHeads() {
         Console.section("2.4 Many heads at once")
         let (b, t, h, d) = (2, 64, 6, 64)
         let qkv = Variable(Tensor.randomNormal([b, t, 3 * h * d], using: &chapter.random))   // (B, T, 3·H·D)
@@ -36,7 +36,7 @@ extension AttentionChapter {
     //: and keys instead (RoPE): pair i turns by position·θᵢ, so a query·key score depends only on how far
     //: apart the two positions are. The second plot computes one query·key score at distance Δ starting from
     //: three different absolute positions: the three curves lie on top of each other.
-    static func positions(_ chapter: ChapterContext) throws {
+    func positions() throws {
         Console.section("2.5 Where is each token? Three answers")
         let table = GPT.sinusoidalTable(length: 64, size: 32)
         try chapter.plot(.heatmap((0..<64).map { t in (0..<32).map { Double(table[t, $0]) } },
@@ -70,7 +70,7 @@ extension AttentionChapter {
     //: so it never recomputes them. The cache holds G key/value heads per layer, not H: grouped-query
     //: attention lets H/G query heads share one key/value head. G = H is multi-head attention, G = 1 is
     //: multi-query. A test checks that GQA equals MHA with each key/value head repeated.
-    static func groupedQuery() {
+    func groupedQuery() {
         Console.section("2.6 Grouped-query attention and the KV cache")
         let config = GPTConfig.llamaStyle(.small)
         let (l, h, d, t) = (config.layers, config.heads, config.headSize, config.contextLength)
@@ -88,7 +88,7 @@ extension AttentionChapter {
     //: learns to attend there can copy it; nothing else helps (the first half is random and not scored).
     //: A one-layer GPT (learned positions) trains with AdamW. Before training its attention is a blur;
     //: after, the heatmap shows a bright diagonal n − 1 steps below the main one.
-    static func learningToLookBack(_ chapter: ChapterContext, steps: Int) throws {
+    func learningToLookBack(steps: Int) throws {
         Console.section("2.7 Training attention to look back")
         let (vocabulary, half, batch) = (16, 8, 32)
         var config = GPTConfig.gpt2Style(vocabularySize: vocabulary, contextLength: 2 * half, layers: 1, heads: 2, embeddingSize: 32)
@@ -97,7 +97,7 @@ extension AttentionChapter {
         let optimizer = AdamW(model.parameters, learningRate: 1e-2, weightDecay: 0)
         var probe = SeededGenerator(seed: chapter.options.seed &+ 7)
         let example = SyntheticTasks.repeatCopy(batch: 1, half: half, vocabularySize: vocabulary, generator: &probe)
-        try plotAttention(model, example.ids, chapter, name: "attention-before", title: "before training")
+        try plotAttention(model, example.ids, name: "attention-before", title: "before training")
         var losses: [Double] = []
         let progress = ProgressBar(total: steps, label: "  copy task")
         for step in 1...steps {
@@ -124,11 +124,11 @@ extension AttentionChapter {
         ])
         try chapter.plot(.line([Series("training loss", y: losses)], title: "Repeat-copy task: loss per step",
                                xLabel: "step", yLabel: "cross-entropy (nats)"), as: "copy-loss")
-        try plotAttention(model, example.ids, chapter, name: "attention-after", title: "after \(steps) steps")
+        try plotAttention(model, example.ids, name: "attention-after", title: "after \(steps) steps")
     }
 
     /// Heatmaps of both heads' attention weights on one example.
-    static func plotAttention(_ model: GPT, _ ids: [[Int]], _ chapter: ChapterContext, name: String, title: String) throws {
+    func plotAttention(_ model: GPT, _ ids: [[Int]], name: String, title: String) throws {
         let tape = Tape.inference
         var x = tape.embedding(model.tokenEmbedding, ids: ids.flatMap { $0 }, shape: [1, ids[0].count])   // (1, T, C)
         if let positions = model.positionEmbedding { x = tape.add(x, tape.slice(positions, axis: 0, 0..<ids[0].count)) }

@@ -5,14 +5,14 @@ import Foundation
 import LLMCore
 import LLMPlot
 
-extension TransformerChapter {
+extension Lesson {
     // MARK: - 3.3 A forward pass on real tokens
 
     //: The course tokenizer turns a fortune into ids, and the 'small' GPT-2-style model (untrained)
     //: turns those into logits (B, T, V): one score per vocabulary entry at every position. Untrained, it
     //: predicts nearly uniformly, so its loss on the next tokens is close to ln V — a check worth making
     //: before every training run.
-    static func forwardOnTokens(_ bpe: BPETokenizer, _ corpus: Corpus, _ chapter: ChapterContext) throws -> GPT {
+    func forwardOnTokens(_ bpe: BPETokenizer, _ corpus: Corpus) throws -> GPT {
         Console.section("3.3 A forward pass on real tokens")
         let config = chapter.quick ? GPTConfig.gpt2Style(.tiny, vocabularySize: bpe.vocabularySize)
                                    : GPTConfig.gpt2Style(.small, vocabularySize: bpe.vocabularySize)
@@ -50,7 +50,7 @@ extension TransformerChapter {
     //: those only) with no mask. Which loss falls faster is a trade: a blank seen from both sides is
     //: easier to fill, but only 15% of positions give the masked model a training signal per batch,
     //: against every position for the next-token model — one reason decoder-only pretraining is efficient.
-    static func objectives(_ bpe: BPETokenizer, _ corpus: Corpus, _ chapter: ChapterContext) throws {
+    func objectives(_ bpe: BPETokenizer, _ corpus: Corpus) throws {
         Console.section("3.4 Decoder-only, encoder-only, encoder–decoder")
         let endOfText = bpe.specialId("<|endoftext|>") ?? 0, maskId = bpe.specialId("<|pad|>") ?? 0
         let documents = Array(corpus.entries.prefix(chapter.quick ? 400 : 3000).map(\.text))
@@ -101,7 +101,7 @@ extension TransformerChapter {
     //: tensor with its dtype, shape and byte range, then the raw little-endian floats — and `config.json`.
     //: Python's `safetensors` reads it as is (tested). Reloading must give back the very same model:
     //: the logits are compared bit for bit.
-    static func checkpoint(_ model: GPT, _ bpe: BPETokenizer, _ chapter: ChapterContext) throws {
+    func checkpoint(_ model: GPT, _ bpe: BPETokenizer) throws {
         Console.section("3.5 Saving and reloading a checkpoint")
         let folder = chapter.folder.file("checkpoint")
         try Checkpoint.save(model, to: folder)

@@ -37,16 +37,23 @@ struct TransformerChapter: ParsableCommand {
 
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "03-transformer")
+        let lesson = Lesson(chapter: chapter)
         let text = try corpus.load(default: .english)
         let bpe = try tokenizer.load(options, corpus: text)
         Console.chapter("Chapter 03 — The Transformer",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
-        Self.theBlock(chapter)                                          // 3.1
-        try Self.accounting()                                           // 3.2
-        let model = try Self.forwardOnTokens(bpe, text, chapter)        // 3.3
-        try Self.objectives(bpe, text, chapter)                         // 3.4
-        try Self.checkpoint(model, bpe, chapter)                        // 3.5
+        lesson.theBlock()                                  // 3.1
+        try lesson.accounting()                            // 3.2
+        let model = try lesson.forwardOnTokens(bpe, text)  // 3.3
+        try lesson.objectives(bpe, text)                   // 3.4
+        try lesson.checkpoint(model, bpe)                  // 3.5
     }
+}
+
+/// What the sections share: the chapter's run folder, plotter, options and seed.
+struct Lesson {
+    let chapter: ChapterContext
+    var quick: Bool { chapter.quick }
 
     // MARK: - 3.1 The block: attention, then MLP, on a residual stream
 
@@ -59,7 +66,7 @@ struct TransformerChapter: ParsableCommand {
     //: gradients flow straight down the additions — deep stacks train without warm-up tricks. A GPT is
     //: token embeddings (+ positions), L such blocks, a final norm, and the LM head: a (V, C) matrix
     //: that scores every vocabulary entry at every position (GPT-2 reuses the embedding matrix for it).
-    static func theBlock(_ chapter: ChapterContext) {
+    func theBlock() {
         Console.section("3.1 The block: attention, then MLP, on a residual stream")
         let config = GPTConfig.gpt2Style(.tiny)
         var generator = SeededGenerator(seed: chapter.options.seed)
@@ -78,7 +85,7 @@ struct TransformerChapter: ParsableCommand {
     //: embedding matrix V·C is a large share of a small model. A forward pass costs about 2 FLOPs per
     //: weight used in a matrix product, per token, plus attention's two T-long products per layer
     //: (4·L·C·T). The table is computed from each config alone and checked against the real tensors.
-    static func accounting() throws {
+    func accounting() throws {
         Console.section("3.2 Where the parameters and the FLOPs go")
         var rows: [[String]] = []
         for name in GPTConfig.presetNames {

@@ -45,6 +45,7 @@ struct PretrainingChapter: ParsableCommand {
 
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "04-pretraining")
+        let lesson = Lesson(chapter: chapter)
         let pretrainFolder = options.artifacts.url(.baseModel).deletingLastPathComponent()   // pretrain/: checkpoint + token cache
         let text = try corpus.load(default: .english)
         let bpe = try tokenizer.load(options, corpus: text)
@@ -53,15 +54,21 @@ struct PretrainingChapter: ParsableCommand {
         let peak = SgemmPeak.measure()
         let context = options.quick ? 64 : 256
         let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: context, cacheFolder: pretrainFolder)
-        Self.objective(data, peak: peak)                                                         // 4.1
-        try Self.optimizers(data, chapter)                                                       // 4.2
-        try Self.schedules(chapter)                                                              // 4.3
-        let course = try Self.courseRun(data, bpe, chapter, peak: peak, folder: pretrainFolder,
-                                        steps: steps ?? (options.quick ? 30 : 320))             // 4.4
-        try Self.llamaRecipe(data, chapter, peak: peak, against: course)                         // 4.5
-        try Self.overfitting(text, bpe, chapter)                                                 // 4.6
-        try Self.scaling(data, chapter)                                                          // 4.7
+        lesson.objective(data, peak: peak)                                           // 4.1
+        try lesson.optimizers(data)                                                  // 4.2
+        try lesson.schedules()                                                       // 4.3
+        let course = try lesson.courseRun(data, bpe, peak: peak, folder: pretrainFolder,
+                                        steps: steps ?? (options.quick ? 30 : 320))  // 4.4
+        try lesson.llamaRecipe(data, peak: peak, against: course)                    // 4.5
+        try lesson.overfitting(text, bpe)                                            // 4.6
+        try lesson.scaling(data)                                                     // 4.7
     }
+}
+
+/// What the sections share: the chapter's run folder, plotter, options and seed.
+struct Lesson {
+    let chapter: ChapterContext
+    var quick: Bool { chapter.quick }
 
     // MARK: - 4.1 The objective, and the baseline to beat
 
@@ -71,7 +78,7 @@ struct PretrainingChapter: ParsableCommand {
     //: Before training anything, two baselines: a model that knows nothing scores ln V; one that knows
     //: only how frequent each token is (unigram) scores the entropy of those frequencies. A model that
     //: does not beat the unigram baseline has learned nothing about context.
-    static func objective(_ data: TokenDataset, peak: Double) {
+    func objective(_ data: TokenDataset, peak: Double) {
         Console.section("4.1 The objective, and the baseline to beat")
         Console.keyValues([
             ("training tokens", Format.integer(data.train.count)),
@@ -88,7 +95,7 @@ struct PretrainingChapter: ParsableCommand {
     //: running estimate of its gradient's size, so rarely-updated embeddings and busy attention weights
     //: both move at a sensible pace; AdamW adds weight decay applied to the weights directly. Same model,
     //: same batches, same steps, each optimizer at a learning rate that suits it.
-    static func optimizers(_ data: TokenDataset, _ chapter: ChapterContext) throws {
+    func optimizers(_ data: TokenDataset) throws {
         Console.section("4.2 SGD against AdamW")
         let steps = chapter.quick ? 20 : 120
         var curves: [Series] = []
@@ -97,6 +104,7 @@ struct PretrainingChapter: ParsableCommand {
             var config = TrainingConfig(steps: steps, batchSize: 8)
             (config.optimizer, config.learningRate, config.minimumLearningRate, config.warmupSteps) = (name, rate, rate, 0)
             config.evaluateEvery = steps
+            config.seed = chapter.options.seed
             let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: nil)
             try trainer.run(label: "  \(name)", quiet: true)
             print("  \(name.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) (η = \(rate)): loss \(Format.fixed(trainer.state.trainLosses[0])) → \(Format.fixed(trainer.state.trainLosses.suffix(10).reduce(0, +) / 10)), validation \(Format.fixed(trainer.state.validation.last?.loss ?? .nan))")
@@ -107,12 +115,12 @@ struct PretrainingChapter: ParsableCommand {
     }
 
     /// The course model's shape (4.4): GPT-2 recipe, 6 layers × 256, 4 heads, context 256.
-    static func courseConfig(_ data: TokenDataset) -> GPTConfig {
+    func courseConfig(_ data: TokenDataset) -> GPTConfig {
         GPTConfig.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 256, layers: 6, heads: 4, embeddingSize: 256)
     }
 
     /// A GPT-2-recipe config sized for quick experiments, with the dataset's vocabulary.
-    static func smallConfig(_ data: TokenDataset, width: Int, layers: Int, context: Int) -> GPTConfig {
+    func smallConfig(_ data: TokenDataset, width: Int, layers: Int, context: Int) -> GPTConfig {
         GPTConfig.gpt2Style(vocabularySize: data.vocabularySize, contextLength: context, layers: layers,
                             heads: max(1, width / 32), embeddingSize: width)
     }
@@ -122,7 +130,7 @@ struct PretrainingChapter: ParsableCommand {
     //: Early on, gradients are large and Adam's size estimates are poor: a short linear **warmup** keeps
     //: the first steps small. Later, a smaller learning rate lets the weights settle into a minimum
     //: instead of bouncing around it: **cosine decay** lowers it smoothly to a floor. Our runs use both.
-    static func schedules(_ chapter: ChapterContext) throws {
+    func schedules() throws {
         Console.section("4.3 Learning-rate schedules")
         let total = 200
         let cosine = CosineSchedule(peak: 3e-3, minimum: 3e-4, warmup: 20, total: total)

@@ -5,7 +5,7 @@ import Foundation
 import LLMCore
 import LLMPlot
 
-extension PretrainingChapter {
+extension Lesson {
     /// What the course run leaves for the comparison in 4.5.
     struct CourseRun {
         let tokens: Int
@@ -28,7 +28,7 @@ extension PretrainingChapter {
     //: later chapter starts from. `llm train --resume` continues it exactly where it stopped. The
     //: progress line shows MFU: the model's FLOPs per second (6·N per token plus attention) over this
     //: machine's sgemm peak.
-    static func courseRun(_ data: TokenDataset, _ bpe: BPETokenizer, _ chapter: ChapterContext, peak: Double,
+    func courseRun(_ data: TokenDataset, _ bpe: BPETokenizer, peak: Double,
                           folder: URL, steps: Int) throws -> CourseRun {
         Console.section("4.4 The course run")
         let modelConfig = chapter.quick ? smallConfig(data, width: 64, layers: 2, context: 64)
@@ -71,7 +71,7 @@ extension PretrainingChapter {
     //: settings; the Llama recipe instead: RMSNorm, rotary positions, SwiGLU, grouped-query attention
     //: (2 key/value heads for 4 query heads), untied head. At this size and budget the two land close
     //: together; the plot shows both validation curves.
-    static func llamaRecipe(_ data: TokenDataset, _ chapter: ChapterContext, peak: Double, against course: CourseRun) throws {
+    func llamaRecipe(_ data: TokenDataset, peak: Double, against course: CourseRun) throws {
         Console.section("4.5 The Llama recipe on the same budget")
         let modelConfig = chapter.quick
             ? GPTConfig.llamaStyle(vocabularySize: data.vocabularySize, contextLength: 64, layers: 2, heads: 2, kvHeads: 1, embeddingSize: 64)
@@ -102,7 +102,7 @@ extension PretrainingChapter {
     //: Give a model far more capacity than data — here 40 fortunes — and it memorises them: training loss
     //: keeps falling while validation loss turns and rises. The gap between the curves is the signal to
     //: stop, regularise, or find more data.
-    static func overfitting(_ corpus: Corpus, _ bpe: BPETokenizer, _ chapter: ChapterContext) throws {
+    func overfitting(_ corpus: Corpus, _ bpe: BPETokenizer) throws {
         Console.section("4.6 What overfitting looks like")
         let small = Corpus(entries: Array(corpus.entries.prefix(44)) + Array(corpus.entries.dropFirst(44).prefix(20)), source: "first fortunes")
         let data = try TokenDataset.make(corpus: small, tokenizer: bpe, contextLength: 32)
@@ -111,6 +111,7 @@ extension PretrainingChapter {
         var config = TrainingConfig(steps: steps, batchSize: 8)
         (config.learningRate, config.minimumLearningRate, config.warmupSteps, config.weightDecay) = (3e-3, 3e-3, 5, 0)
         config.evaluateEvery = max(1, steps / 15)
+        config.seed = chapter.options.seed
         let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: nil)
         try trainer.run(label: "  overfit", quiet: true)
         let validation = trainer.state.validation
@@ -129,7 +130,7 @@ extension PretrainingChapter {
     //: With the data and the token budget fixed, bigger models reach lower loss — until the budget is too
     //: small to train them. Four widths, the same tokens for each; the final validation loss against the
     //: parameter count (log scale) is the first point of every scaling-law plot.
-    static func scaling(_ data: TokenDataset, _ chapter: ChapterContext) throws {
+    func scaling(_ data: TokenDataset) throws {
         Console.section("4.7 A glimpse of scaling")
         let widths = chapter.quick ? [32, 64, 96] : [32, 64, 128, 192]
         // 400 steps of 16 × 64 tokens each (≈ 410 K): with 150 × 8 × 64 every width stopped near the
@@ -141,6 +142,7 @@ extension PretrainingChapter {
             var config = TrainingConfig(steps: steps, batchSize: batch)
             (config.learningRate, config.minimumLearningRate, config.warmupSteps) = (3e-3, 3e-4, max(1, steps / 10))
             config.evaluateEvery = steps
+            config.seed = chapter.options.seed
             let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: nil)
             try trainer.run(label: "  width \(width)", quiet: true)
             let n = Double(ModelAccounting(model.config).nonEmbeddingPositionParameters)

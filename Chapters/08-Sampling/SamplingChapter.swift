@@ -45,7 +45,7 @@ struct SamplingChapter: ParsableCommand {
         let text = try corpus.load(default: .english)
         let bpe = try tokenizer.load(options, corpus: text)
         let model = try ChapterInputs.baseModel(checkpoint.map { URL(fileURLWithPath: $0) } ?? options.artifacts.url(.baseModel),
-                                                corpus: text, tokenizer: bpe, quick: options.quick)
+                                                corpus: text, tokenizer: bpe, quick: options.quick, seed: options.seed)
         Console.chapter("Chapter 08 — Sampling and fast inference",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
         let lesson = Lesson(model: model, bpe: bpe, chapter: chapter)
@@ -176,7 +176,7 @@ struct Lesson {
         var rows: [[String]] = []
         for (name, settings) in [("greedy", SamplingSettings.greedy), ("greedy, repetition penalty 1.3", SamplingSettings(temperature: 0, repetitionPenalty: 1.3)),
                                  ("greedy, frequency penalty 0.5", SamplingSettings(temperature: 0, frequencyPenalty: 0.5))] {
-            var random = SeededGenerator(seed: 1)
+            var random = SeededGenerator(seed: chapter.options.seed &+ 1)
             let out = try generator.generate(prompt: ids, maxTokens: quick ? 30 : 60, settings: settings, generator: &random)
             rows.append([name, String(format: "%.0f%%", 100 * repeatedShare(out.tokens)), String(shown("I think" + decode(out.tokens)).prefix(70))])
         }
@@ -206,7 +206,7 @@ struct Lesson {
         for length in lengths {
             for cached in [true, false] {
                 generator.usesCache = cached
-                var random = SeededGenerator(seed: 3)
+                var random = SeededGenerator(seed: chapter.options.seed &+ 3)
                 let result = try generator.generate(prompt: prompt, maxTokens: length, settings: SamplingSettings(temperature: 1), generator: &random)
                 // The rate over the whole run of `length` tokens (both start from the same short prompt).
                 let rate = Double(result.tokens.count) / (result.prefillSeconds + result.decodeSeconds)
@@ -258,6 +258,7 @@ struct Lesson {
         let steps = quick ? 30 : 150
         var config = TrainingConfig(steps: steps, batchSize: 16)
         (config.learningRate, config.warmupSteps, config.evaluateEvery) = (3e-3, steps / 10, steps)
+        config.seed = chapter.options.seed
         let trainer = try Trainer(model: draft, data: data, config: config, checkpointFolder: nil)
         try trainer.run(label: "  drafter", quiet: true)
         print("  drafter: \(Format.integer(draft.parameters.parameterCount)) parameters (base model \(Format.integer(model.parameters.parameterCount))), validation loss \(Format.fixed(trainer.state.validation.last?.loss ?? .nan))")
@@ -267,7 +268,7 @@ struct Lesson {
     func speculative(_ draft: GPT) throws {
         let prompt = try [endOfText] + encode("A friend")
         let count = quick ? 24 : 120
-        var random = SeededGenerator(seed: 1)
+        var random = SeededGenerator(seed: chapter.options.seed &+ 1)
         let plain = Generator(model: model)
         _ = try plain.generate(prompt: prompt, maxTokens: 8, settings: .greedy, generator: &random)     // warm-up
         let reference = try plain.generate(prompt: prompt, maxTokens: count, settings: .greedy, generator: &random)
@@ -305,7 +306,7 @@ struct Lesson {
         let quote = text.entries.first { $0.text.count > 120 && $0.text.count < 400 }?.text ?? "The quick brown fox jumps over the lazy dog."
         let prompt = try [endOfText] + encode(quote + "\n\nOnce more, word for word:\n\n" + String(quote.prefix(12)))
         let count = quick ? 24 : 80
-        var random = SeededGenerator(seed: 1)
+        var random = SeededGenerator(seed: chapter.options.seed &+ 1)
         let reference = try Generator(model: model).generate(prompt: prompt, maxTokens: count, settings: .greedy, generator: &random)
         let decoder = try SpeculativeDecoder(target: model, drafter: .promptLookup(ngram: 3), k: 6)
         let result = try decoder.generate(prompt: prompt, maxTokens: count, settings: .greedy, generator: &random)

@@ -27,7 +27,8 @@ extension ChapterInputs {
     /// The Chapter 04 base model in `folder` (`Artifact.baseModel`: `<run-dir>/pretrain/checkpoint`). With `quick` and no
     /// checkpoint there, a tiny model is trained on `corpus` for a few seconds instead (so `--quick` runs
     /// stand alone); otherwise a missing checkpoint is an error that names the command to run.
-    public static func baseModel(_ folder: URL, corpus: Corpus, tokenizer: BPETokenizer, quick: Bool) throws -> GPT {
+    public static func baseModel(_ folder: URL, corpus: Corpus, tokenizer: BPETokenizer, quick: Bool,
+                                 seed: UInt64 = 1337) throws -> GPT {
         let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
         if exists || !quick {
             guard exists else {
@@ -44,9 +45,9 @@ extension ChapterInputs {
         print("(no base model in \(folder.path): training a tiny one for --quick; run ch04 for the course model)")
         let data = try TokenDataset.make(corpus: Corpus(entries: Array(corpus.entries.prefix(3000)), source: corpus.source),
                                          tokenizer: tokenizer, contextLength: 64)
-        let model = try GPT(.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 64, layers: 2, heads: 2, embeddingSize: 64), seed: 1)
+        let model = try GPT(.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 64, layers: 2, heads: 2, embeddingSize: 64), seed: seed)
         var config = TrainingConfig(steps: 60, batchSize: 8)
-        (config.learningRate, config.warmupSteps, config.evaluateEvery) = (3e-3, 5, 60)
+        (config.learningRate, config.warmupSteps, config.evaluateEvery, config.seed) = (3e-3, 5, 60, seed)
         try Trainer(model: model, data: data, config: config, checkpointFolder: nil).run(quiet: true)
         return model
     }
