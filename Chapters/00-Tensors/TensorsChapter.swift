@@ -53,16 +53,16 @@ struct TensorsChapter: ParsableCommand {
         Console.chapter("Chapter 00 — Tensors and autograd",
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
 
-        lesson.tensors()                                                                          // 0.1
-        lesson.matrixProducts()                                                                   // 0.2
-        try lesson.whatAGradientIs()                                                              // 0.3
-        lesson.theTape()                                                                          // 0.4
-        lesson.oneBackwardByHand()                                                                // 0.5
-        let data = lesson.characters(text)                                                        // 0.6
-        let counted = try lesson.countingBigrams(data)                                            // 0.7
+        lesson.tensors()                                            // 0.1
+        lesson.matrixProducts()                                     // 0.2
+        try lesson.whatAGradientIs()                                // 0.3
+        lesson.theTape()                                            // 0.4
+        lesson.oneBackwardByHand()                                  // 0.5
+        let data = lesson.characters(text)                          // 0.6
+        let counted = try lesson.countingBigrams(data)              // 0.7
         let trained = try lesson.trainingBigrams(data, steps: steps ?? (options.quick ? 150 : 1500),
-                                               learningRate: learningRate, countedLoss: counted)  // 0.8
-        lesson.summary(countedLoss: counted, trainedLoss: trained)                                // 0.9
+                                                 learningRate: learningRate, countedLoss: counted)  // 0.8
+        lesson.summary(countedLoss: counted, trainedLoss: trained)  // 0.9
     }
 }
 

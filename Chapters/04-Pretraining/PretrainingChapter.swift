@@ -46,7 +46,7 @@ struct PretrainingChapter: ParsableCommand {
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "04-pretraining")
         let lesson = Lesson(chapter: chapter)
-        let pretrainFolder = options.artifacts.url(.baseModel).deletingLastPathComponent()   // pretrain/: checkpoint + token cache
+        let pretrainFolder = options.artifacts.url(.baseModel).deletingLastPathComponent()  // checkpoint + token cache
         let text = try corpus.load(default: .english)
         let bpe = try tokenizer.load(options, corpus: text)
         Console.chapter("Chapter 04 — Pretraining",
@@ -54,14 +54,14 @@ struct PretrainingChapter: ParsableCommand {
         let peak = SgemmPeak.measure()
         let context = options.quick ? 64 : 256
         let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: context, cacheFolder: pretrainFolder)
-        lesson.objective(data, peak: peak)                                           // 4.1
-        try lesson.optimizers(data)                                                  // 4.2
-        try lesson.schedules()                                                       // 4.3
+        lesson.objective(data, peak: peak)                         // 4.1
+        try lesson.optimizers(data)                                // 4.2
+        try lesson.schedules()                                     // 4.3
         let course = try lesson.courseRun(data, bpe, peak: peak, folder: pretrainFolder,
-                                        steps: steps ?? (options.quick ? 30 : 320))  // 4.4
-        try lesson.llamaRecipe(data, peak: peak, against: course)                    // 4.5
-        try lesson.overfitting(text, bpe)                                            // 4.6
-        try lesson.scaling(data)                                                     // 4.7
+                                          steps: steps ?? (options.quick ? 30 : 320))  // 4.4
+        try lesson.llamaRecipe(data, peak: peak, against: course)  // 4.5
+        try lesson.overfitting(text, bpe)                          // 4.6
+        try lesson.scaling(data)                                   // 4.7
     }
 }
 
