@@ -138,7 +138,8 @@ extension Lesson {
             tape.backward(loss)
             let gradient = weights.grad!                                                               // (V, V)
             weights.value.withUnsafeMutableBufferPointer { w in                                         // W ← W − η·∂L/∂W
-                gradient.withUnsafeBufferPointer { g in Kernels.axpy(-learningRate, g.baseAddress!, w.baseAddress!, count: v * v) }
+                gradient.withUnsafeBufferPointer { g in Kernels.axpy(-learningRate, g.baseAddress!,
+                                                                     w.baseAddress!, count: v * v) }
             }
             trainCurve.append(Double(loss.value.item))
             if step == 1 || step % max(1, steps / 20) == 0 || step == steps {
@@ -146,7 +147,8 @@ extension Lesson {
                 validationCurve.append(Double(validationLoss()))
             }
             let tokensPerSecond = Double(step * batch) / Date().timeIntervalSince(start)
-            progress.update(step: step, metrics: [("loss", Format.fixed(loss.value.item))], tokensPerSecond: tokensPerSecond)
+            progress.update(step: step, metrics: [("loss", Format.fixed(loss.value.item))],
+                            tokensPerSecond: tokensPerSecond)
         }
         let trainedLoss = validationCurve.last ?? .nan
         Console.keyValues([

@@ -42,7 +42,8 @@ struct TensorsChapter: ParsableCommand {
 
     mutating func validate() throws {
         if let steps { try requireFlag("--steps", steps, in: 1...1_000_000) }
-        if !(learningRate > 0 && learningRate.isFinite) { throw flagError("--learning-rate", "\(learningRate)", "a positive number") }
+        if !(learningRate > 0 && learningRate.isFinite) { throw flagError("--learning-rate",
+                                                                          "\(learningRate)", "a positive number") }
     }
 
     func run() throws {

@@ -29,7 +29,8 @@ struct TokenizerChapter: ParsableCommand {
 
     @OptionGroup var corpus: CorpusOption   // default: the English and Chinese fortunes
 
-    @Option(name: .customLong("vocab-size"), help: "Vocabulary size of the course tokenizer: 256 bytes + merges + 4 special tokens.")
+    @Option(name: .customLong("vocab-size"),
+            help: "Vocabulary size of the course tokenizer: 256 bytes + merges + 4 special tokens.")
     var vocabularySize: Int = 4096
 
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
@@ -75,7 +76,8 @@ struct Lesson {
         Console.section("1.1 Why tokens: characters, bytes, or something in between")
         let text = "Tokenizers eat text: 春眠不覺曉 😀"
         Console.printTable(["view", "length", "first units"], [
-            ["characters (Unicode scalars)", "\(text.unicodeScalars.count)", text.unicodeScalars.prefix(12).map { String($0) }.joined(separator: "·")],
+            ["characters (Unicode scalars)", "\(text.unicodeScalars.count)",
+                text.unicodeScalars.prefix(12).map { String($0) }.joined(separator: "·")],
             ["UTF-8 bytes", "\(text.utf8.count)", text.utf8.prefix(12).map { String($0) }.joined(separator: " ")],
         ])
         print("  \"春\" is 3 bytes (\(Array("春".utf8).map { String(format: "%02X", $0) }.joined(separator: " "))), \"😀\" is 4: bytes spell anything, at a price in length.")

@@ -55,7 +55,8 @@ extension Lesson {
         let seconds = fast?.seconds ?? .nan
         Console.printTable(["trainer", "merges", "time", "speed-up"], [
             ["naive (recount everything)", "\(sample.naiveMerges.count)", Format.duration(sample.naiveSeconds), "1×"],
-            ["incremental (heap + index)", "\(merges.count)", Format.duration(seconds), String(format: "%.0f×", sample.naiveSeconds / max(seconds, 1e-9))],
+            ["incremental (heap + index)", "\(merges.count)", Format.duration(seconds),
+                String(format: "%.0f×", sample.naiveSeconds / max(seconds, 1e-9))],
         ])
         print("  same merges, in the same order: \(merges == sample.naiveMerges ? "yes" : "NO — a bug")")
     }

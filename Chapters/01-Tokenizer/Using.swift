@@ -34,7 +34,8 @@ extension Lesson {
             return
         }
         let full = tokenizer.tokens.count
-        let sizes = [256, 300, 512, 1024, 2048, full].filter { $0 <= full }.reduce(into: [Int]()) { if !$0.contains($1) { $0.append($1) } }
+        let sizes = [256, 300, 512, 1024, 2048,
+                     full].filter { $0 <= full }.reduce(into: [Int]()) { if !$0.contains($1) { $0.append($1) } }
         var rows: [[String]] = []
         var perByte: [String: [Double]] = ["English": [], "Chinese": []], perCharacter = perByte
         for size in sizes {
@@ -50,12 +51,16 @@ extension Lesson {
         }
         Console.printTable(["tokens in vocabulary", "EN tok/byte", "EN tok/char", "ZH tok/byte", "ZH tok/char"], rows)
         let x = sizes.map(Double.init)
-        try chapter.plot(.line([Series("English", x: x, y: perByte["English"]!), Series("Chinese", x: x, y: perByte["Chinese"]!)],
-                               title: "Tokens per UTF-8 byte as the vocabulary grows", xLabel: "ordinary tokens (256 bytes + merges)",
+        try chapter.plot(.line([Series("English", x: x, y: perByte["English"]!),
+                                Series("Chinese", x: x, y: perByte["Chinese"]!)],
+                               title: "Tokens per UTF-8 byte as the vocabulary grows",
+                               xLabel: "ordinary tokens (256 bytes + merges)",
                                yLabel: "tokens per byte", logX: true, points: true),
                          as: "compression-per-byte")
-        try chapter.plot(.line([Series("English", x: x, y: perCharacter["English"]!), Series("Chinese", x: x, y: perCharacter["Chinese"]!)],
-                               title: "Tokens per character as the vocabulary grows", xLabel: "ordinary tokens (256 bytes + merges)",
+        try chapter.plot(.line([Series("English", x: x, y: perCharacter["English"]!),
+                                Series("Chinese", x: x, y: perCharacter["Chinese"]!)],
+                               title: "Tokens per character as the vocabulary grows",
+                               xLabel: "ordinary tokens (256 bytes + merges)",
                                yLabel: "tokens per character", logX: true, points: true),
                          as: "compression-per-character")
     }

@@ -90,14 +90,16 @@ struct Lesson {
             let trials = 200
             for _ in 0..<trials {
                 let q = (0..<d).map { _ in chapter.random.normal() }
-                let scores = (0..<16).map { _ in zip(q, (0..<d).map { _ in chapter.random.normal() }).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+                let scores = (0..<16).map { _ in zip(q,
+                                                     (0..<d).map { _ in chapter.random.normal() }).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
                 for (divisor, total) in [(Float(1), 0), (Float(d).squareRoot(), 1)] {
                     let s = scores.map { $0 / divisor }, m = s.max()!, e = s.map { exp(Double($0 - m)) }
                     let top = e.max()! / e.reduce(0, +)
                     if total == 0 { unscaledMax += top } else { scaledMax += top }
                 }
             }
-            rows.append(["\(d)", Format.fixed(unscaledMax / Double(trials), 3), Format.fixed(scaledMax / Double(trials), 3)])
+            rows.append(["\(d)", Format.fixed(unscaledMax / Double(trials), 3),
+                        Format.fixed(scaledMax / Double(trials), 3)])
         }
         Console.printTable(["D", "largest weight, q·k", "largest weight, q·k/√D"], rows)
         print("  (16 random keys; 1/16 = 0.063 would be uniform, 1.0 one-hot)")
@@ -115,7 +117,8 @@ struct Lesson {
         let weights = attentionWeights(qkv, heads: 1, kvHeads: 1)              // (B, H, T, T)
         print("  attention weights, row i = query position i:")
         for i in 0..<t {
-            print("   " + (0..<t).map { j in j > i ? "   ·  " : String(format: " %5.3f", weights[0, 0, i, j]) }.joined())
+            print("   " + (0..<t).map { j in j > i ? "   ·  " : String(format: " %5.3f",
+                                                                       weights[0, 0, i, j]) }.joined())
         }
     }
 }

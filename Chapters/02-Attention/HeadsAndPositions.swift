@@ -44,7 +44,8 @@ extension Lesson {
                                   xLabel: "dimension", yLabel: "position t"),
                          as: "sinusoidal-positions")
         let d = 32
-        let q = Tensor.randomNormal([1, 1, d], using: &chapter.random), k = Tensor.randomNormal([1, 1, d], using: &chapter.random)
+        let q = Tensor.randomNormal([1, 1, d], using: &chapter.random),
+            k = Tensor.randomNormal([1, 1, d], using: &chapter.random)
         func rotated(_ x: Tensor, at position: Int) -> [Float] {
             Tape.inference.rotary(Variable(x), headSize: d, rotatedHeads: 1, positionOffset: position).value.scalars
         }
@@ -53,7 +54,8 @@ extension Lesson {
         let distances = Array(0...48)
         var reference: [Float] = []
         for start in [0, 100, 1000] {
-            let scores = distances.map { delta in zip(rotated(q, at: start + delta), rotated(k, at: start)).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+            let scores = distances.map { delta in zip(rotated(q, at: start + delta),
+                                                      rotated(k, at: start)).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
             if reference.isEmpty { reference = scores }
             worst = max(worst, zip(scores, reference).map { abs($0 - $1) }.max() ?? 0)
             series.append(Series("key at position \(start)", x: distances.map(Double.init), y: scores.map(Double.init)))
@@ -74,7 +76,8 @@ extension Lesson {
         Console.section("2.6 Grouped-query attention and the KV cache")
         let config = GPTConfig.llamaStyle(.small)
         let (l, h, d, t) = (config.layers, config.heads, config.headSize, config.contextLength)
-        Console.printTable(["attention", "G (kv heads)", "KV cache per token", "at T = \(t)"], [1, 2, h].reversed().map { g in
+        Console.printTable(["attention", "G (kv heads)", "KV cache per token", "at T = \(t)"],
+            [1, 2, h].reversed().map { g in
             let perToken = 2 * l * g * d * 4        // keys and values, L layers, G heads, D floats, 4 bytes
             return [g == h ? "multi-head" : g == 1 ? "multi-query" : "grouped-query", "\(g)",
                     "\(Format.integer(perToken)) bytes", String(format: "%.2f MB", Double(perToken * t) / 1e6)]
@@ -91,7 +94,8 @@ extension Lesson {
     func learningToLookBack(steps: Int) throws {
         Console.section("2.7 Training attention to look back")
         let (vocabulary, half, batch) = (16, 8, 32)
-        var config = GPTConfig.gpt2Style(vocabularySize: vocabulary, contextLength: 2 * half, layers: 1, heads: 2, embeddingSize: 32)
+        var config = GPTConfig.gpt2Style(vocabularySize: vocabulary, contextLength: 2 * half, layers: 1,
+                                         heads: 2, embeddingSize: 32)
         config.mlpHiddenSize = 64
         let model = try GPT(config, seed: chapter.options.seed)
         let optimizer = AdamW(model.parameters, learningRate: 1e-2, weightDecay: 0)
@@ -101,7 +105,8 @@ extension Lesson {
         var losses: [Double] = []
         let progress = ProgressBar(total: steps, label: "  copy task")
         for step in 1...steps {
-            let data = SyntheticTasks.repeatCopy(batch: batch, half: half, vocabularySize: vocabulary, generator: &chapter.random)
+            let data = SyntheticTasks.repeatCopy(batch: batch, half: half, vocabularySize: vocabulary,
+                                                 generator: &chapter.random)
             let tape = Tape()
             let loss = tape.crossEntropy(model(data.ids, tape), targets: data.targets)
             model.parameters.zeroGrad()
@@ -120,7 +125,9 @@ extension Lesson {
         }
         Console.keyValues([
             ("loss", "\(Format.fixed(losses.first ?? .nan)) → \(Format.fixed(losses.last ?? .nan))  (chance: ln \(vocabulary) = \(Format.fixed(log(Double(vocabulary)))))"),
-            ("second-half accuracy", String(format: "%.1f%% of %d held-out predictions", 100 * Double(correct) / Double(max(scored, 1)), scored)),
+            ("second-half accuracy",
+             String(format: "%.1f%% of %d held-out predictions",
+                    100 * Double(correct) / Double(max(scored, 1)), scored)),
         ])
         try chapter.plot(.line([Series("training loss", y: losses)], title: "Repeat-copy task: loss per step",
                                xLabel: "step", yLabel: "cross-entropy (nats)"), as: "copy-loss")
@@ -133,8 +140,10 @@ extension Lesson {
         var x = tape.embedding(model.tokenEmbedding, ids: ids.flatMap { $0 }, shape: [1, ids[0].count])   // (1, T, C)
         if let positions = model.positionEmbedding { x = tape.add(x, tape.slice(positions, axis: 0, 0..<ids[0].count)) }
         let block = model.blocks[0]
-        let qkv = block.attention.qkv(block.norm1(x, tape), tape).value                                     // (1, T, 3·H·D)
-        let weights = attentionWeights(qkv, heads: model.config.heads, kvHeads: model.config.kvHeads)       // (1, H, T, T)
+        let qkv = block.attention.qkv(block.norm1(x, tape),
+                                      tape).value                                     // (1, T, 3·H·D)
+        let weights = attentionWeights(qkv, heads: model.config.heads,
+                                       kvHeads: model.config.kvHeads)       // (1, H, T, T)
         let t = ids[0].count
         // Both heads side by side: columns 0..<T are head 0, T+1..<2T+1 head 1.
         let matrix = (0..<t).map { i in

@@ -30,8 +30,10 @@ extension Lesson {
             ("text", "\"\(text.prefix(60).replacingOccurrences(of: "\n", with: "⏎"))…\""),
             ("ids", "\(ids.count) tokens: \(ids.prefix(12).map(String.init).joined(separator: " ")) …"),
             ("logits", "\(logits.shape)  (B, T, V)"),
-            ("loss of the untrained model", "\(Format.fixed(loss)) nats  (ln V = \(Format.fixed(log(Double(config.vocabularySize)))))"),
-            ("its top-5 next tokens", top.map { "[\(bpe.display($0))]" }.joined(separator: " ") + "  (random: it has learned nothing yet)"),
+            ("loss of the untrained model",
+             "\(Format.fixed(loss)) nats  (ln V = \(Format.fixed(log(Double(config.vocabularySize)))))"),
+            ("its top-5 next tokens",
+             top.map { "[\(bpe.display($0))]" }.joined(separator: " ") + "  (random: it has learned nothing yet)"),
             ("forward time", String(format: "%.1f ms for %d tokens", seconds * 1000, ids.count)),
         ])
         return model
@@ -56,7 +58,8 @@ extension Lesson {
         let documents = Array(corpus.entries.prefix(chapter.quick ? 400 : 3000).map(\.text))
         let stream = try bpe.encode(documents: documents, special: .asText).flatMap { $0 + [endOfText] }
         let (batch, length, steps) = (16, 32, chapter.quick ? 30 : 120)
-        var config = GPTConfig.gpt2Style(vocabularySize: bpe.vocabularySize, contextLength: length, layers: 2, heads: 4, embeddingSize: 64)
+        var config = GPTConfig.gpt2Style(vocabularySize: bpe.vocabularySize, contextLength: length, layers: 2,
+                                         heads: 4, embeddingSize: 64)
         config.mlpHiddenSize = 256
         var curves: [Series] = []
         for causal in [true, false] {
@@ -91,7 +94,8 @@ extension Lesson {
             print("  \(causal ? "next token, causal mask     " : "masked tokens, bidirectional") loss \(Format.fixed(losses[0])) → \(Format.fixed(tail)) (mean of the last 10 steps)")
             curves.append(Series(causal ? "decoder-only: next token" : "encoder-only: masked tokens", y: losses))
         }
-        try chapter.plot(.line(curves, title: "Same blocks, two objectives (\(steps) steps, B = \(batch), T = \(length))",
+        try chapter.plot(.line(curves,
+                               title: "Same blocks, two objectives (\(steps) steps, B = \(batch), T = \(length))",
                                xLabel: "step", yLabel: "cross-entropy (nats)"), as: "objectives")
     }
 
@@ -106,7 +110,8 @@ extension Lesson {
         let folder = chapter.folder.file("checkpoint")
         try Checkpoint.save(model, to: folder)
         let reloaded = try Checkpoint.load(from: folder)
-        let ids = [Array(try bpe.encode("A checkpoint holds every weight.", special: .asText).prefix(model.config.contextLength))]
+        let ids = [Array(try bpe.encode("A checkpoint holds every weight.",
+                                        special: .asText).prefix(model.config.contextLength))]
         let before = model(ids, .inference).value, after = reloaded(ids, .inference).value
         let bytes = (try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(Checkpoint.weightsFileName).path)[.size] as? Int) ?? 0
         Console.keyValues([

@@ -92,7 +92,8 @@ struct Lesson {
             let config = GPTConfig.preset(name)!
             let accounting = ModelAccounting(config)
             let actual = try GPT(config, seed: 0).parameters.parameterCount
-            rows.append([name, "\(config.layers)×\(config.embeddingSize), H \(config.heads)/G \(config.kvHeads)", Format.integer(accounting.total),
+            rows.append([name, "\(config.layers)×\(config.embeddingSize), H \(config.heads)/G \(config.kvHeads)",
+                Format.integer(accounting.total),
                          actual == accounting.total ? "✓" : "✗ \(actual)",
                          String(format: "%.1f M", Double(accounting.forwardFLOPsPerToken()) / 1e6)])
         }
@@ -100,7 +101,8 @@ struct Lesson {
         let small = ModelAccounting(.gpt2Style(.small))
         print("  gpt2-small by component:")
         Console.printTable(["component", "parameters", "share"], small.components.map {
-            [$0.component, Format.integer($0.count), String(format: "%.1f%%", 100 * Double($0.count) / Double(small.total))]
+            [$0.component, Format.integer($0.count),
+             String(format: "%.1f%%", 100 * Double($0.count) / Double(small.total))]
         })
     }
 }

@@ -53,7 +53,8 @@ struct PretrainingChapter: ParsableCommand {
                         subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
         let peak = SgemmPeak.measure()
         let context = options.quick ? 64 : 256
-        let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: context, cacheFolder: pretrainFolder)
+        let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: context,
+                                         cacheFolder: pretrainFolder)
         lesson.objective(data, peak: peak)                         // 4.1
         try lesson.optimizers(data)                                // 4.2
         try lesson.schedules()                                     // 4.3
@@ -83,7 +84,8 @@ struct Lesson {
         Console.keyValues([
             ("training tokens", Format.integer(data.train.count)),
             ("validation tokens", "\(Format.integer(data.validation.count)) (every 10th fortune, never trained on)"),
-            ("knows nothing: ln V", "\(Format.fixed(log(Double(data.vocabularySize)))) nats  (perplexity \(data.vocabularySize))"),
+            ("knows nothing: ln V",
+             "\(Format.fixed(log(Double(data.vocabularySize)))) nats  (perplexity \(data.vocabularySize))"),
             ("unigram baseline", "\(Format.fixed(data.unigramLoss)) nats  (perplexity \(Format.fixed(exp(data.unigramLoss), 0)))"),
             ("sgemm peak for MFU", String(format: "%.0f GFLOP/s on %d threads", peak, Parallel.threads)),
         ])
@@ -102,21 +104,25 @@ struct Lesson {
         for (name, rate) in [(OptimizerKind.sgd, Float(0.1)), (.adamw, Float(3e-3))] {
             let model = try GPT(smallConfig(data, width: 64, layers: 2, context: 64), seed: chapter.options.seed)
             var config = TrainingConfig(steps: steps, batchSize: 8)
-            (config.optimizer, config.learningRate, config.minimumLearningRate, config.warmupSteps) = (name, rate, rate, 0)
+            (config.optimizer, config.learningRate, config.minimumLearningRate,
+             config.warmupSteps) = (name, rate, rate, 0)
             config.evaluateEvery = steps
             config.seed = chapter.options.seed
             let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: nil)
             try trainer.run(label: "  \(name)", quiet: true)
             print("  \(name.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) (η = \(rate)): loss \(Format.fixed(trainer.state.trainLosses[0])) → \(Format.fixed(trainer.state.trainLosses.suffix(10).reduce(0, +) / 10)), validation \(Format.fixed(trainer.state.validation.last?.loss ?? .nan))")
-            curves.append(Series(name == .sgd ? "SGD + momentum 0.9, η = 0.1" : "AdamW, η = 3e-3", y: trainer.state.trainLosses))
+            curves.append(Series(name == .sgd ? "SGD + momentum 0.9, η = 0.1" : "AdamW, η = 3e-3",
+                                 y: trainer.state.trainLosses))
         }
-        try chapter.plot(.line(curves, title: "Same model, same batches: SGD against AdamW", xLabel: "step", yLabel: "training loss (nats)"),
+        try chapter.plot(.line(curves, title: "Same model, same batches: SGD against AdamW", xLabel: "step",
+                               yLabel: "training loss (nats)"),
                          as: "optimizers")
     }
 
     /// The course model's shape (4.4): GPT-2 recipe, 6 layers × 256, 4 heads, context 256.
     func courseConfig(_ data: TokenDataset) -> GPTConfig {
-        GPTConfig.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 256, layers: 6, heads: 4, embeddingSize: 256)
+        GPTConfig.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 256, layers: 6,
+                            heads: 4, embeddingSize: 256)
     }
 
     /// A GPT-2-recipe config sized for quick experiments, with the dataset's vocabulary.
@@ -135,10 +141,12 @@ struct Lesson {
         let total = 200
         let cosine = CosineSchedule(peak: 3e-3, minimum: 3e-4, warmup: 20, total: total)
         let steps = Array(1...total)
-        try chapter.plot(.line([Series("warmup 20 + cosine to 3e-4", x: steps.map(Double.init), y: steps.map { Double(cosine.rate(at: $0)) }),
+        try chapter.plot(.line([Series("warmup 20 + cosine to 3e-4", x: steps.map(Double.init),
+                                       y: steps.map { Double(cosine.rate(at: $0)) }),
                                 Series("constant 3e-3", x: [1, Double(total)], y: [3e-3, 3e-3]),
                                 Series("no warmup, cosine", x: steps.map(Double.init),
-                                       y: steps.map { Double(CosineSchedule(peak: 3e-3, minimum: 3e-4, warmup: 0, total: total).rate(at: $0)) })],
+                                       y: steps.map { Double(CosineSchedule(peak: 3e-3, minimum: 3e-4, warmup: 0,
+                                                                            total: total).rate(at: $0)) })],
                                title: "Learning-rate schedules", xLabel: "step", yLabel: "learning rate"),
                          as: "schedules")
         print("  warmup + cosine: step 1 → \(String(format: "%.1e", cosine.rate(at: 1))), step 20 → \(String(format: "%.1e", cosine.rate(at: 20))), step 110 → \(String(format: "%.1e", cosine.rate(at: 110))), step 200 → \(String(format: "%.1e", cosine.rate(at: 200)))")

@@ -42,7 +42,8 @@ extension Lesson {
         config.sampleEvery = steps
         config.seed = chapter.options.seed
         print("  \(Format.integer(model.parameters.parameterCount)) parameters; \(steps) steps of \(config.batchSize) × \(modelConfig.contextLength) tokens")
-        let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: folder.appendingPathComponent("checkpoint"))
+        let trainer = try Trainer(model: model, data: data, config: config,
+                                  checkpointFolder: folder.appendingPathComponent("checkpoint"))
         print("  before training:")
         trainer.printSamples(bpe, count: 24)
         let start = Date()
@@ -51,13 +52,15 @@ extension Lesson {
         let final = trainer.state.validation.last?.loss ?? .nan
         Console.keyValues([
             ("validation loss", "\(Format.fixed(final)) nats, perplexity \(Format.fixed(exp(final), 1))  (unigram baseline \(Format.fixed(data.unigramLoss)))"),
-            ("throughput", String(format: "%@ tokens in %@: %.0f tokens/s", Format.integer(trainer.state.tokensSeen), Format.duration(seconds), Double(trainer.state.tokensSeen) / seconds)),
+            ("throughput", String(format: "%@ tokens in %@: %.0f tokens/s", Format.integer(trainer.state.tokensSeen),
+                                  Format.duration(seconds), Double(trainer.state.tokensSeen) / seconds)),
             ("checkpoint", Chapter.relativePath(folder.appendingPathComponent("checkpoint").path)),
         ])
         let validation = trainer.state.validation
         try chapter.plot(.line([Series("training (per step)", y: trainer.state.trainLosses),
                                 Series("validation", x: validation.map { Double($0.step) }, y: validation.map(\.loss)),
-                                Series("unigram baseline", x: [1, Double(steps)], y: [data.unigramLoss, data.unigramLoss])],
+                                Series("unigram baseline", x: [1, Double(steps)],
+                                       y: [data.unigramLoss, data.unigramLoss])],
                                title: "The course run: \(modelConfig.layers) layers × \(modelConfig.embeddingSize), GPT-2 recipe",
                                xLabel: "step", yLabel: "cross-entropy (nats/token)"),
                          as: "course-run")
@@ -74,8 +77,10 @@ extension Lesson {
     func llamaRecipe(_ data: TokenDataset, peak: Double, against course: CourseRun) throws {
         Console.section("4.5 The Llama recipe on the same budget")
         let modelConfig = chapter.quick
-            ? GPTConfig.llamaStyle(vocabularySize: data.vocabularySize, contextLength: 64, layers: 2, heads: 2, kvHeads: 1, embeddingSize: 64)
-            : GPTConfig.llamaStyle(vocabularySize: data.vocabularySize, contextLength: 256, layers: 6, heads: 4, kvHeads: 2, embeddingSize: 256)
+            ? GPTConfig.llamaStyle(vocabularySize: data.vocabularySize, contextLength: 64, layers: 2, heads: 2,
+                                   kvHeads: 1, embeddingSize: 64)
+            : GPTConfig.llamaStyle(vocabularySize: data.vocabularySize, contextLength: 256, layers: 6, heads: 4,
+                                   kvHeads: 2, embeddingSize: 256)
         let model = try GPT(modelConfig, seed: chapter.options.seed)
         var config = TrainingConfig(steps: course.steps, batchSize: course.batchSize)
         config.learningRate = 2e-3
@@ -87,12 +92,16 @@ extension Lesson {
         try trainer.run(peakGFLOPs: peak, label: "  llama", quiet: false)
         let llama = trainer.state.validation
         Console.printTable(["recipe", "parameters", "final validation loss"], [
-            ["GPT-2 (LayerNorm, learned positions, GELU, tied)", Format.integer(course.parameters), Format.fixed(course.validation.last?.loss ?? .nan)],
-            ["Llama (RMSNorm, RoPE, SwiGLU, GQA, untied)", Format.integer(model.parameters.parameterCount), Format.fixed(llama.last?.loss ?? .nan)],
+            ["GPT-2 (LayerNorm, learned positions, GELU, tied)", Format.integer(course.parameters),
+                Format.fixed(course.validation.last?.loss ?? .nan)],
+            ["Llama (RMSNorm, RoPE, SwiGLU, GQA, untied)", Format.integer(model.parameters.parameterCount),
+                Format.fixed(llama.last?.loss ?? .nan)],
         ])
-        try chapter.plot(.line([Series("GPT-2 recipe", x: course.validation.map { Double($0.step) }, y: course.validation.map(\.loss)),
+        try chapter.plot(.line([Series("GPT-2 recipe", x: course.validation.map { Double($0.step) },
+                                       y: course.validation.map(\.loss)),
                                 Series("Llama recipe", x: llama.map { Double($0.step) }, y: llama.map(\.loss))],
-                               title: "Two recipes, same tokens: validation loss", xLabel: "step", yLabel: "validation loss (nats/token)",
+                               title: "Two recipes, same tokens: validation loss", xLabel: "step",
+                               yLabel: "validation loss (nats/token)",
                                points: true),
                          as: "recipes")
     }
@@ -151,9 +160,11 @@ extension Lesson {
             rows.append(["\(width)", Format.integer(Int(n)), Format.fixed(loss)])
         }
         Console.printTable(["width C", "parameters N", "validation loss"], rows)
-        try chapter.plot(.line([Series("\(steps) steps × \(batch) × 64 tokens each", x: points.map(\.0), y: points.map(\.1))],
+        try chapter.plot(.line([Series("\(steps) steps × \(batch) × 64 tokens each",
+                               x: points.map(\.0), y: points.map(\.1))],
                                title: "Validation loss against model size at a fixed token budget",
-                               xLabel: "parameters N", yLabel: "validation loss (nats/token)", logX: true, points: true),
+                               xLabel: "parameters N", yLabel: "validation loss (nats/token)",
+                               logX: true, points: true),
                          as: "scaling")
     }
 }

@@ -86,8 +86,10 @@ struct Lesson {
         let order = top.indices.sorted { top[$0] > top[$1] }.prefix(8)
         print("  after \"The best way to\", the 8 most likely next tokens (T = 1):")
         Console.printTable(["token", "p (T = 0.5)", "p (T = 1)", "p (T = 1.5)"], order.map { id in
-            [shown(bpe.display(id)), Format.fixed(Sampling.distribution(logits, SamplingSettings(temperature: 0.5))[id], 3),
-             Format.fixed(top[id], 3), Format.fixed(Sampling.distribution(logits, SamplingSettings(temperature: 1.5))[id], 3)]
+            [shown(bpe.display(id)),
+             Format.fixed(Sampling.distribution(logits, SamplingSettings(temperature: 0.5))[id], 3),
+             Format.fixed(top[id], 3),
+                 Format.fixed(Sampling.distribution(logits, SamplingSettings(temperature: 1.5))[id], 3)]
         })
         let ranks = Array(1...40)
         let sorted = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(40)
@@ -95,7 +97,8 @@ struct Lesson {
             let p = Sampling.distribution(logits, SamplingSettings(temperature: t))
             return Series("T = \(t)", x: ranks.map(Double.init), y: sorted.map { Double(p[$0]) })
         }
-        try chapter.plot(.line(series, title: "One next-token distribution at three temperatures (40 most likely tokens)",
+        try chapter.plot(.line(series,
+                               title: "One next-token distribution at three temperatures (40 most likely tokens)",
                                xLabel: "rank of the token (at T = 1)", yLabel: "probability", logY: true, points: true),
                          as: "temperature")
         return logits
@@ -111,8 +114,10 @@ struct Lesson {
     //: token is what caps simple samplers (`Sampling.kthLargest`, `Sampling.nucleusThreshold`).
     func cutoffs(_ logits: [Float]) throws {
         Console.section("8.2 Cutting the tail: top-k, top-p, min-p")
-        let rows: [(String, SamplingSettings)] = [("no cut", SamplingSettings()), ("top-k 40", SamplingSettings(topK: 40)),
-                                                   ("top-p 0.9", SamplingSettings(topP: 0.9)), ("top-p 0.5", SamplingSettings(topP: 0.5)),
+        let rows: [(String, SamplingSettings)] = [("no cut", SamplingSettings()),
+                                                  ("top-k 40", SamplingSettings(topK: 40)),
+                                                   ("top-p 0.9", SamplingSettings(topP: 0.9)),
+                                                       ("top-p 0.5", SamplingSettings(topP: 0.5)),
                                                    ("min-p 0.1", SamplingSettings(minP: 0.1))]
         let p = Sampling.distribution(logits, SamplingSettings())
         Console.printTable(["rule", "tokens kept", "probability they held"], rows.map { name, settings in
@@ -127,8 +132,10 @@ struct Lesson {
         let nucleus = (cumulative.firstIndex { $0 >= 0.9 } ?? cumulative.count - 1) + 1
         try chapter.plot(.line([Series("cumulative probability", x: rank, y: cumulative),
                                 Series("top-k 40", x: [40, 40], y: [0, 1]),
-                                Series("top-p 0.9 (rank \(nucleus))", x: [Double(nucleus), Double(nucleus)], y: [0, 1])],
-                               title: "Where the cut-offs fall on one distribution", xLabel: "tokens, most likely first",
+                                Series("top-p 0.9 (rank \(nucleus))",
+                                    x: [Double(nucleus), Double(nucleus)], y: [0, 1])],
+                               title: "Where the cut-offs fall on one distribution",
+                               xLabel: "tokens, most likely first",
                                yLabel: "probability kept", logX: true),
                          as: "cutoffs")
     }
@@ -147,9 +154,11 @@ struct Lesson {
         for prompt in ["A friend is", "Q: Why did the", "Never"] {
             let ids = try [endOfText] + encode(prompt)
             var random = SeededGenerator(seed: chapter.options.seed)
-            let greedy = try generator.generate(prompt: ids, maxTokens: count, settings: .greedy, stopTokens: [endOfText], generator: &random)
+            let greedy = try generator.generate(prompt: ids, maxTokens: count, settings: .greedy,
+                                                stopTokens: [endOfText], generator: &random)
             let beam = try BeamSearch.generate(model, prompt: ids, width: 4, maxTokens: count, stopTokens: [endOfText])
-            let sampled = try generator.generate(prompt: ids, maxTokens: count, settings: SamplingSettings(temperature: 0.8, topP: 0.9),
+            let sampled = try generator.generate(prompt: ids, maxTokens: count,
+                                                 settings: SamplingSettings(temperature: 0.8, topP: 0.9),
                                                  stopTokens: [endOfText], generator: &random)
             print("  prompt \"\(prompt)\"")
             print("    greedy    │ \(shown(prompt + decode(greedy.tokens)))")
@@ -174,11 +183,16 @@ struct Lesson {
             return 1 - Double(Set(grams).count) / Double(grams.count)
         }
         var rows: [[String]] = []
-        for (name, settings) in [("greedy", SamplingSettings.greedy), ("greedy, repetition penalty 1.3", SamplingSettings(temperature: 0, repetitionPenalty: 1.3)),
-                                 ("greedy, frequency penalty 0.5", SamplingSettings(temperature: 0, frequencyPenalty: 0.5))] {
+        for (name, settings) in [("greedy", SamplingSettings.greedy),
+                                 ("greedy, repetition penalty 1.3",
+                                  SamplingSettings(temperature: 0, repetitionPenalty: 1.3)),
+                                 ("greedy, frequency penalty 0.5",
+                                  SamplingSettings(temperature: 0, frequencyPenalty: 0.5))] {
             var random = SeededGenerator(seed: chapter.options.seed &+ 1)
-            let out = try generator.generate(prompt: ids, maxTokens: quick ? 30 : 60, settings: settings, generator: &random)
-            rows.append([name, String(format: "%.0f%%", 100 * repeatedShare(out.tokens)), String(shown("I think" + decode(out.tokens)).prefix(70))])
+            let out = try generator.generate(prompt: ids, maxTokens: quick ? 30 : 60,
+                                             settings: settings, generator: &random)
+            rows.append([name, String(format: "%.0f%%", 100 * repeatedShare(out.tokens)),
+                         String(shown("I think" + decode(out.tokens)).prefix(70))])
         }
         Console.printTable(["decoding", "repeated 3-grams", "text"], rows)
     }
@@ -207,30 +221,42 @@ struct Lesson {
             for cached in [true, false] {
                 generator.usesCache = cached
                 var random = SeededGenerator(seed: chapter.options.seed &+ 3)
-                let result = try generator.generate(prompt: prompt, maxTokens: length, settings: SamplingSettings(temperature: 1), generator: &random)
+                let result = try generator.generate(prompt: prompt, maxTokens: length,
+                                                    settings: SamplingSettings(temperature: 1), generator: &random)
                 // The rate over the whole run of `length` tokens (both start from the same short prompt).
                 let rate = Double(result.tokens.count) / (result.prefillSeconds + result.decodeSeconds)
                 if cached { withCache.append(rate) } else { without.append(rate) }
             }
         }
-        Console.printTable(["new tokens", "with cache (tokens/s)", "without (tokens/s)", "speed-up"], lengths.indices.map { i in
-            [String(lengths[i]), String(format: "%.0f", withCache[i]), String(format: "%.0f", without[i]), String(format: "%.1f×", withCache[i] / without[i])]
+        Console.printTable(["new tokens", "with cache (tokens/s)", "without (tokens/s)", "speed-up"],
+            lengths.indices.map { i in
+            [String(lengths[i]), String(format: "%.0f", withCache[i]), String(format: "%.0f", without[i]),
+             String(format: "%.1f×", withCache[i] / without[i])]
         })
         let config = model.config
-        let llama = GPTConfig.llamaStyle(vocabularySize: config.vocabularySize, contextLength: config.contextLength, layers: config.layers,
-                                         heads: config.heads, kvHeads: max(1, config.heads / 2), embeddingSize: config.embeddingSize)
+        let llama = GPTConfig.llamaStyle(vocabularySize: config.vocabularySize,
+                                         contextLength: config.contextLength, layers: config.layers,
+                                         heads: config.heads, kvHeads: max(1, config.heads / 2),
+                                         embeddingSize: config.embeddingSize)
         let bytes = Double(model.parameters.parameterCount * 4)
         let stream = StreamProbe(bytes: Int(bytes)).gigabytesPerSecond()
         Console.keyValues([
             ("cache for this model", String(format: "%.2f MB (2 × %d layers × %d heads × %d positions × %d × 4 bytes)",
-                                            Double(KVCache(for: config).bytes) / 1e6, config.layers, config.kvHeads, config.contextLength, config.headSize)),
-            ("same shape, grouped-query (\(llama.kvHeads) kv heads)", String(format: "%.2f MB", Double(KVCache(for: llama).bytes) / 1e6)),
-            ("weights read per token", String(format: "%.1f MB → %.1f GB/s at %.0f tokens/s", bytes / 1e6, bytes * (withCache.last ?? 0) / 1e9, withCache.last ?? 0)),
-            ("one plain pass over as many bytes", String(format: "%.1f GB/s: decoding runs at %.0f%% of it", stream, 100 * bytes * (withCache.last ?? 0) / 1e9 / stream)),
+                                            Double(KVCache(for: config).bytes) / 1e6, config.layers, config.kvHeads,
+                                                config.contextLength, config.headSize)),
+            ("same shape, grouped-query (\(llama.kvHeads) kv heads)",
+                String(format: "%.2f MB", Double(KVCache(for: llama).bytes) / 1e6)),
+            ("weights read per token",
+             String(format: "%.1f MB → %.1f GB/s at %.0f tokens/s", bytes / 1e6,
+                    bytes * (withCache.last ?? 0) / 1e9, withCache.last ?? 0)),
+            ("one plain pass over as many bytes",
+             String(format: "%.1f GB/s: decoding runs at %.0f%% of it", stream,
+                    100 * bytes * (withCache.last ?? 0) / 1e9 / stream)),
         ])
         try chapter.plot(.line([Series("KV cache", x: lengths.map(Double.init), y: withCache),
                                 Series("no cache: rerun the whole window", x: lengths.map(Double.init), y: without)],
-                               title: "Generation speed against length, batch 1", xLabel: "new tokens", yLabel: "tokens/s", points: true),
+                               title: "Generation speed against length, batch 1", xLabel: "new tokens",
+                               yLabel: "tokens/s", points: true),
                          as: "kv-cache")
     }
 
@@ -253,7 +279,8 @@ struct Lesson {
     func trainDrafter(_ text: Corpus) throws -> GPT {
         Console.section("8.6 Speculative decoding")
         let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: model.config.contextLength)
-        let draft = try GPT(.gpt2Style(vocabularySize: model.config.vocabularySize, contextLength: model.config.contextLength,
+        let draft = try GPT(.gpt2Style(vocabularySize: model.config.vocabularySize,
+                                       contextLength: model.config.contextLength,
                                        layers: 2, heads: 2, embeddingSize: 64), seed: chapter.options.seed)
         let steps = quick ? 30 : 150
         var config = TrainingConfig(steps: steps, batchSize: 16)
@@ -279,14 +306,18 @@ struct Lesson {
             let decoder = try SpeculativeDecoder(target: model, drafter: .model(draft), k: k)
             let result = try decoder.generate(prompt: prompt, maxTokens: count, settings: .greedy, generator: &random)
             acceptance.append(result.acceptanceRate)
-            rows.append([String(k), String(format: "%.0f%%", 100 * result.acceptanceRate), String(format: "%.2f", result.tokensPerTargetPass),
-                         String(format: "%.0f", result.tokensPerSecond), String(format: "%.2f×", result.tokensPerSecond / plainRate),
+            rows.append([String(k), String(format: "%.0f%%", 100 * result.acceptanceRate),
+                         String(format: "%.2f", result.tokensPerTargetPass),
+                         String(format: "%.0f", result.tokensPerSecond),
+                             String(format: "%.2f×", result.tokensPerSecond / plainRate),
                          result.tokens == reference.tokens ? "yes" : "NO"])
         }
         print("  greedy, \(count) tokens; plain decoding \(String(format: "%.0f", plainRate)) tokens/s")
-        Console.printTable(["k", "accepted", "tokens per base pass", "tokens/s", "speed-up", "same text as greedy"], rows)
+        Console.printTable(["k", "accepted", "tokens per base pass", "tokens/s", "speed-up",
+                            "same text as greedy"], rows)
         let sampler = try SpeculativeDecoder(target: model, drafter: .model(draft), k: 4)
-        let sampled = try sampler.generate(prompt: prompt, maxTokens: count, settings: SamplingSettings(temperature: 0.8, topP: 0.9),
+        let sampled = try sampler.generate(prompt: prompt, maxTokens: count,
+                                           settings: SamplingSettings(temperature: 0.8, topP: 0.9),
                                          stopTokens: [endOfText], generator: &random)
         print("  sampling (T 0.8, top-p 0.9, k 4): \(String(format: "%.0f%%", 100 * sampled.acceptanceRate)) accepted, \(String(format: "%.2f", sampled.tokensPerTargetPass)) tokens per base pass")
         print("    │ \(shown("A friend" + decode(sampled.tokens)))")
@@ -307,13 +338,15 @@ struct Lesson {
         let prompt = try [endOfText] + encode(quote + "\n\nOnce more, word for word:\n\n" + String(quote.prefix(12)))
         let count = quick ? 24 : 80
         var random = SeededGenerator(seed: chapter.options.seed &+ 1)
-        let reference = try Generator(model: model).generate(prompt: prompt, maxTokens: count, settings: .greedy, generator: &random)
+        let reference = try Generator(model: model).generate(prompt: prompt, maxTokens: count,
+                                                             settings: .greedy, generator: &random)
         let decoder = try SpeculativeDecoder(target: model, drafter: .promptLookup(ngram: 3), k: 6)
         let result = try decoder.generate(prompt: prompt, maxTokens: count, settings: .greedy, generator: &random)
         Console.keyValues([
             ("drafts accepted", String(format: "%.0f%% of %d proposed", 100 * result.acceptanceRate, result.proposed)),
             ("tokens per base pass", String(format: "%.2f", result.tokensPerTargetPass)),
-            ("speed", String(format: "%.0f tokens/s against %.0f plain (%.2f×)", result.tokensPerSecond, reference.tokensPerSecond,
+            ("speed", String(format: "%.0f tokens/s against %.0f plain (%.2f×)", result.tokensPerSecond,
+             reference.tokensPerSecond,
                              result.tokensPerSecond / max(reference.tokensPerSecond, 1e-9))),
             ("same text as greedy", result.tokens == reference.tokens ? "yes" : "NO"),
         ])

@@ -41,7 +41,8 @@ public struct Book {
     /// Progress lines (one per chapter).
     public var log: (String) -> Void = { _ in }
 
-    public init(chapters: URL, pages: URL, runner: ChapterRunner?, arguments: [String], runLabel: String, date: String) {
+    public init(chapters: URL, pages: URL, runner: ChapterRunner?, arguments: [String],
+                runLabel: String, date: String) {
         self.chapters = chapters
         self.pages = pages
         self.runner = runner
@@ -83,7 +84,8 @@ public struct Book {
         let root = self.chapters.deletingLastPathComponent()
         let exercises = FileManager.default.fileExists(atPath: root.appendingPathComponent("Exercises/\(sheet)").path)
             ? Book.relativePath(from: pages, to: root.appendingPathComponent("Exercises/\(sheet)")) : nil
-        return PageRenderer.page(chapters[index], regions: regions, previous: link(index - 1), next: link(index + 1), exercises: exercises)
+        return PageRenderer.page(chapters[index], regions: regions, previous: link(index - 1),
+                                 next: link(index + 1), exercises: exercises)
     }
 
     /// The path of `file` relative to the folder `directory` ("../../Exercises/Ch08.md").
@@ -113,7 +115,8 @@ public struct Book {
             problems += found
             let text = self.page(index, of: chapters, regions: regions)
             do { try Data(text.utf8).write(to: page, options: .atomic) }
-            catch { problems.append(Problem(chapter: source.folder, section: nil, message: "cannot write \(page.path): \(error.localizedDescription)")) }
+            catch { problems.append(Problem(chapter: source.folder, section: nil,
+                                            message: "cannot write \(page.path): \(error.localizedDescription)")) }
         }
         return problems
     }
@@ -130,7 +133,8 @@ public struct Book {
                                  message: "no //: prose in this section (\(cell.file)): say what the code shows above it"))
         }
         if source.cells.isEmpty {
-            found.append(Problem(chapter: source.folder, section: nil, message: "no // MARK: - N.M sections: the page would have no body"))
+            found.append(Problem(chapter: source.folder, section: nil,
+                                 message: "no // MARK: - N.M sections: the page would have no body"))
         }
         return found
     }
@@ -143,7 +147,8 @@ public struct Book {
         let cellsByNumber = Dictionary(source.cells.map { ($0.number, $0) }, uniquingKeysWith: { a, _ in a })
         var regions: [String: String] = [:]
         var head = String(format: "> Output of `swift run -c release %@%@` (%@), %@ on a %d-core machine, %@.",
-                          source.executable, shownFlags.isEmpty ? "" : " " + shownFlags, runLabel, Book.duration(result.seconds), ProcessInfo.processInfo.activeProcessorCount, date)
+                          source.executable, shownFlags.isEmpty ? "" : " " + shownFlags, runLabel,
+                              Book.duration(result.seconds), ProcessInfo.processInfo.activeProcessorCount, date)
         if failed {
             let stopped = capture.last.map { "section \($0.number) \($0.title)" } ?? "before its first section"
             let why = Book.lastLine(result.errorOutput) ?? "exit status \(result.status)"
@@ -169,7 +174,8 @@ public struct Book {
             var body: [String] = []
             if !output.text.isEmpty { body.append(PageRenderer.fence(output.text, "text")) }
             for path in output.plots {
-                let from = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+                let from = URL(fileURLWithPath: path,
+                               relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
                 let name = "\(source.slug)-\((path as NSString).lastPathComponent)"
                 let to = images.appendingPathComponent(name)
                 do {
@@ -181,7 +187,8 @@ public struct Book {
                     let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
                     body.append("![\(stem)](img/\(name))")
                 } catch {
-                    problems.append(Problem(chapter: source.folder, section: cell.heading, message: "plot \(path): \(error)"))
+                    problems.append(Problem(chapter: source.folder, section: cell.heading,
+                                            message: "plot \(path): \(error)"))
                     body.append("*(Plot `\(path)` is missing from this run.)*")
                 }
             }
@@ -232,7 +239,8 @@ public struct ProcessRunner: ChapterRunner {
         process.standardError = try? FileHandle(forWritingTo: errors)
         let start = Date()
         do { try process.run() } catch {
-            return RunResult(output: "", errorOutput: "cannot start \(process.executableURL!.path): \(error.localizedDescription) (build it: make build)", status: 127)
+            return RunResult(output: "",
+                             errorOutput: "cannot start \(process.executableURL!.path): \(error.localizedDescription) (build it: make build)", status: 127)
         }
         var data = Data()
         let reader = output.fileHandleForReading

@@ -54,7 +54,8 @@ public struct ChapterSource: Sendable {
         guard !names.isEmpty else { throw BookError.noSources(directory.path) }
         let files = try names.map { name in
             do { return (name, try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)) }
-            catch { throw BookError.unreadable(directory.appendingPathComponent(name).path, "\(error.localizedDescription)") }
+            catch { throw BookError.unreadable(directory.appendingPathComponent(name).path,
+                                               "\(error.localizedDescription)") }
         }
         try self.init(folder: directory.lastPathComponent, files: files)
     }
@@ -74,7 +75,8 @@ public struct ChapterSource: Sendable {
 
     /// Section numbers compare as numbers: 0.9 before 0.10.
     public static func order(_ a: String, before b: String) -> Bool {
-        let x = a.split(separator: ".").map { Int($0) ?? Int.max }, y = b.split(separator: ".").map { Int($0) ?? Int.max }
+        let x = a.split(separator: ".").map { Int($0) ?? Int.max },
+            y = b.split(separator: ".").map { Int($0) ?? Int.max }
         return x.lexicographicallyPrecedes(y)
     }
 
@@ -109,7 +111,8 @@ public struct ChapterSource: Sendable {
             let end = lines[(start + 1)...].firstIndex { mark($0) != nil } ?? lines.endIndex
             var body = Array(lines[(start + 1)..<end])
             if end == lines.endIndex {   // the file's last cell: drop the `}` closing the type or extension
-                while let last = body.last, last.trimmingCharacters(in: .whitespaces).isEmpty || last == "}" { body.removeLast() }
+                while let last = body.last,
+                    last.trimmingCharacters(in: .whitespaces).isEmpty || last == "}" { body.removeLast() }
             }
             cells.append(Cell(number: number, title: title, file: file, blocks: blocks(body)))
             start = end

@@ -57,7 +57,8 @@ public struct RunCapture: Sendable {
                     text.append(line)
                 }
             }
-            sections[number] = SectionOutput(title: title, text: ChapterSource.codeTextKeepingIndent(text), plots: plots, unrendered: unrendered)
+            sections[number] = SectionOutput(title: title, text: ChapterSource.codeTextKeepingIndent(text),
+                                             plots: plots, unrendered: unrendered)
             order.append(number)
             lines = []
         }

@@ -37,7 +37,8 @@ extension ChapterInputs {
             }
             let model = try Checkpoint.load(from: folder)
             if model.config.vocabularySize < tokenizer.vocabularySize {
-                throw CourseError.invalidValue(name: "base model", value: "\(folder.path) (vocabulary \(model.config.vocabularySize))",
+                throw CourseError.invalidValue(name: "base model",
+                                               value: "\(folder.path) (vocabulary \(model.config.vocabularySize))",
                                                expected: "a model trained with this tokenizer (\(tokenizer.vocabularySize) ids)")
             }
             return model
@@ -45,7 +46,8 @@ extension ChapterInputs {
         print("(no base model in \(folder.path): training a tiny one for --quick; run ch04 for the course model)")
         let data = try TokenDataset.make(corpus: Corpus(entries: Array(corpus.entries.prefix(3000)), source: corpus.source),
                                          tokenizer: tokenizer, contextLength: 64)
-        let model = try GPT(.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 64, layers: 2, heads: 2, embeddingSize: 64), seed: seed)
+        let model = try GPT(.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 64, layers: 2, heads: 2,
+                                       embeddingSize: 64), seed: seed)
         var config = TrainingConfig(steps: 60, batchSize: 8)
         (config.learningRate, config.warmupSteps, config.evaluateEvery, config.seed) = (3e-3, 5, 60, seed)
         try Trainer(model: model, data: data, config: config, checkpointFolder: nil).run(quiet: true)

@@ -13,7 +13,8 @@ public struct ChapterOptions: ParsableArguments {
     @Option(help: "Seed for every random number in the chapter: same seed and threads, same numbers.")
     public var seed: UInt64 = 1337
 
-    @Option(name: .customLong("run-dir"), help: "Folder for this run's outputs; the chapter writes into <run-dir>/<chapter>/.")
+    @Option(name: .customLong("run-dir"),
+            help: "Folder for this run's outputs; the chapter writes into <run-dir>/<chapter>/.")
     public var runDirectory = "runs/course"
 
     @Option(help: "Worker threads for our loops and for OpenBLAS (default: all cores, \(Parallel.defaultThreads) here).")

@@ -39,7 +39,8 @@ public struct BenchmarkReport: Codable, Sendable {
     /// The table printed on standard output.
     public var table: String {
         Console.table(["benchmark", "value", "unit", "note"],
-                      rows.map { [$0.name, String(format: $0.value >= 100 ? "%.1f" : "%.3f", $0.value), $0.unit, $0.note] })
+                      rows.map { [$0.name, String(format: $0.value >= 100 ? "%.1f" : "%.3f",
+                                                  $0.value), $0.unit, $0.note] })
     }
 
     /// Writes the report as pretty JSON (atomically).
@@ -71,8 +72,10 @@ public enum Benchmarks {
         let raw = median((0..<max(repeats, 1)).map { _ in probe.openBLASSeconds() })
         let openBLASRate = probe.flops / raw / 1e9, splitRate = probe.flops / split / 1e9
         let peak = max(openBLASRate, splitRate)
-        report.add("sgemm \(n)³, OpenBLAS threads", openBLASRate, "GFLOP/s", openBLASRate >= splitRate ? "peak: every ratio below refers to it" : "")
-        report.add("sgemm \(n)³, split over our workers", splitRate, "GFLOP/s", splitRate > openBLASRate ? "peak: every ratio below refers to it" : "")
+        report.add("sgemm \(n)³, OpenBLAS threads", openBLASRate, "GFLOP/s",
+            openBLASRate >= splitRate ? "peak: every ratio below refers to it" : "")
+        report.add("sgemm \(n)³, split over our workers", splitRate, "GFLOP/s",
+            splitRate > openBLASRate ? "peak: every ratio below refers to it" : "")
         report.peak = peak
 
     }
@@ -90,7 +93,8 @@ public enum Benchmarks {
         let va = Variable(a), vb = Variable(b)
         let throughTape = medianSeconds(repeats: repeats) { _ = Tape.inference.matmul(va, vb) }
         let tapeRate = flops / throughTape / 1e9
-        report.add("matmul \(n)³ via Tape", tapeRate, "GFLOP/s", String(format: "%.1f%% of sgemm", 100 * tapeRate / peak))
+        report.add("matmul \(n)³ via Tape", tapeRate, "GFLOP/s",
+            String(format: "%.1f%% of sgemm", 100 * tapeRate / peak))
 
         let pa = Variable.parameter(a), pb = Variable.parameter(b)
         let withBackward = medianSeconds(repeats: max(repeats / 2, 1)) {
@@ -101,12 +105,14 @@ public enum Benchmarks {
             pb.grad = nil
         }
         let backwardRate = 3 * flops / withBackward / 1e9
-        report.add("matmul \(n)³ fwd+bwd via Tape", backwardRate, "GFLOP/s", String(format: "%.1f%% of sgemm (3 products)", 100 * backwardRate / peak))
+        report.add("matmul \(n)³ fwd+bwd via Tape", backwardRate, "GFLOP/s",
+            String(format: "%.1f%% of sgemm (3 products)", 100 * backwardRate / peak))
 
         // Memory-bound kernels: bytes = every tensor read or written once, forward and backward.
         let rows = 4096, columns = 512
         let x = Variable.parameter(Tensor.randomNormal([rows, columns], using: &generator))
-        let w = Variable.parameter(Tensor(shape: [columns], repeating: 1)), bias = Variable.parameter(Tensor(zeros: [columns]))
+        let w = Variable.parameter(Tensor(shape: [columns], repeating: 1)),
+            bias = Variable.parameter(Tensor(zeros: [columns]))
         let seed = Tensor.randomNormal([rows, columns], using: &generator)
         let elementBytes = Double(rows * columns * 4)
         func kernel(_ name: String, bytes: Double, _ body: (Tape) -> Void) {
@@ -128,7 +134,8 @@ public enum Benchmarks {
             tape.backward(tape.crossEntropy(x, targets: targets))
         }
         let geluForward = medianSeconds(repeats: repeats) { _ = Tape.inference.gelu(x) }
-        report.add("gelu forward \(rows)×\(columns)", 2 * elementBytes / geluForward / 1e9, "GB/s", String(format: "%.2f ms", geluForward * 1000))
+        report.add("gelu forward \(rows)×\(columns)", 2 * elementBytes / geluForward / 1e9, "GB/s",
+            String(format: "%.2f ms", geluForward * 1000))
         // forward reads x, writes y; backward reads dy, x, reads and writes dx
         kernel("gelu", bytes: 6 * elementBytes) { tape in
             tape.backward(tape.gelu(x), seed: seed)

@@ -21,7 +21,8 @@ extension Benchmarks {
             var rates: [Double] = [], bandwidths: [Double] = []
             let warmUps = cache ? 1 : 0                          // without the cache every token is a long forward pass: no warm-up needed
             for _ in 0..<max(repeats, 1) + warmUps {
-                let result = try generator.generate(prompt: prompt, maxTokens: newTokens, settings: SamplingSettings(topP: 0.9),
+                let result = try generator.generate(prompt: prompt, maxTokens: newTokens,
+                                                    settings: SamplingSettings(topP: 0.9),
                                                     generator: &random)
                 rates.append(result.tokensPerSecond)
                 if cache { bandwidths.append(stream.gigabytesPerSecond()) }

@@ -38,10 +38,12 @@ extension Benchmarks {
         try Parallel.withThreads(threads) {
             var generator = SeededGenerator(seed: 5)
             let tokens = (0..<200_000).map { _ in Int32(generator.integer(below: config.vocabularySize)) }
-            let data = TokenDataset(train: tokens, validation: Array(tokens.prefix(10_000)), vocabularySize: config.vocabularySize)
+            let data = TokenDataset(train: tokens, validation: Array(tokens.prefix(10_000)),
+                                    vocabularySize: config.vocabularySize)
             var settings = TrainingConfig(steps: repeats + 1, batchSize: batch)
             settings.evaluationBatches = 1
-            let trainer = try Trainer(model: try GPT(config, seed: 1), data: data, config: settings, checkpointFolder: nil)
+            let trainer = try Trainer(model: try GPT(config, seed: 1), data: data,
+                                      config: settings, checkpointFolder: nil)
             let probe = PeakProbe(size: 1024)
             _ = try trainer.step()                          // warm-up: buffers reach the pool
             var stepTimes: [Double] = [], splitTimes: [Double] = [], openBLASTimes: [Double] = []

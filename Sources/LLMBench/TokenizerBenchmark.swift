@@ -6,7 +6,8 @@ import LLMCore
 extension Benchmarks {
     /// The benchmark text: every fortune file (English and Chinese) concatenated in name order, repeated
     /// and cut to `bytes` bytes, split into its `%`-separated entries. Nil when the corpus is missing.
-    public static func fortuneDocuments(bytes: Int = 5_000_000, directory: String = Corpus.fortunesDirectory) -> [String]? {
+    public static func fortuneDocuments(bytes: Int = 5_000_000,
+                                        directory: String = Corpus.fortunesDirectory) -> [String]? {
         guard let corpus = try? Corpus.load(path: directory) else { return nil }
         var documents: [String] = [], total = 0
         while total < bytes {
@@ -36,7 +37,8 @@ extension Benchmarks {
             var tokens = 0
             let seconds = Parallel.withThreads(workers) {
                 medianSeconds(repeats: 3) {
-                    tokens = ((try? tokenizer.encode(documents: documents, special: .asText)) ?? []).reduce(0) { $0 + $1.count }
+                    tokens = ((try? tokenizer.encode(documents: documents,
+                                                     special: .asText)) ?? []).reduce(0) { $0 + $1.count }
                 }
             }
             report.add("BPE encode, \(workers) thread\(workers == 1 ? "" : "s")", megabytes / seconds, "MB/s",

@@ -84,7 +84,8 @@ public struct Plot: Sendable {
     }
 
     /// One bar per label.
-    public static func bars(labels: [String], values: [Double], title: String, yLabel: String, logY: Bool = false) -> Plot {
+    public static func bars(labels: [String], values: [Double], title: String, yLabel: String,
+                            logY: Bool = false) -> Plot {
         let data = zip(labels, values).enumerated().map { i, pair in "\(i) \(quoted(pair.0)) \(pair.1)" }
             .joined(separator: "\n")
         var commands = axes(title: title, xLabel: "", yLabel: yLabel)

@@ -50,7 +50,8 @@ public final class Plotter: @unchecked Sendable {
             try AtomicFile.write(plot.data + "\n", to: directory.appendingPathComponent(dataName))
             try AtomicFile.write(pngScript, to: directory.appendingPathComponent(scriptName))
         } catch {
-            throw CourseError.unwritable(path: directory.path, reason: "cannot write plot '\(name)': \(error.localizedDescription)")
+            throw CourseError.unwritable(path: directory.path,
+                                         reason: "cannot write plot '\(name)': \(error.localizedDescription)")
         }
         guard Plotter.gnuplotPath != nil else {
             if !warnedMissingGnuplot {

@@ -13,7 +13,8 @@ struct BookCommand: ParsableCommand {
     @Flag(help: "Run each chapter with --quick (seconds) instead of full size.")
     var quick = false
 
-    @Flag(name: .customLong("keep-outputs"), help: "Run nothing: refresh prose and code, keep the outputs already on each page.")
+    @Flag(name: .customLong("keep-outputs"),
+          help: "Run nothing: refresh prose and code, keep the outputs already on each page.")
     var keepOutputs = false
 
     @Option(help: "Only these chapters, by number (e.g. --only 00,08).")
@@ -22,7 +23,8 @@ struct BookCommand: ParsableCommand {
     @Option(help: "Worker threads passed to each chapter (default: the chapter's default, all cores).")
     var threads: Int?
 
-    @Option(name: .customLong("run-dir"), help: "Run folder passed to each chapter (later chapters read earlier ones' outputs there).")
+    @Option(name: .customLong("run-dir"),
+            help: "Run folder passed to each chapter (later chapters read earlier ones' outputs there).")
     var runDirectory = "runs/course"
 
     @Option(help: "Folder with the chapter executables.")

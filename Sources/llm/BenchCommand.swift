@@ -31,7 +31,8 @@ struct BenchCommand: ParsableCommand {
             guard let only else { return Set(BenchGroup.allCases) }
             return Set(try only.split(separator: ",").map { name in
                 guard let group = BenchGroup(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                    throw flagError("--only", String(name), "a comma-separated list of \(BenchGroup.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw flagError("--only", String(name),
+                                    "a comma-separated list of \(BenchGroup.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 return group
             })
@@ -57,21 +58,27 @@ struct BenchCommand: ParsableCommand {
         }
         if groups.contains(.tokenizer) { try Benchmarks.tokenizer(into: &report) }
         if groups.contains(.model) {
-            try Benchmarks.modelStep(.gpt2Style(.small), batch: 16, name: "gpt2-small", peak: report.peak, repeats: min(repeats, 3), into: &report)
+            try Benchmarks.modelStep(.gpt2Style(.small), batch: 16, name: "gpt2-small", peak: report.peak,
+                                     repeats: min(repeats, 3), into: &report)
         }
         if groups.contains(.train) {
             for threads in Set([1, Parallel.threads]).sorted() {
-                try Benchmarks.trainingStep(.gpt2Style(.tiny), batch: 32, name: "tiny", threads: threads, repeats: min(repeats, 5), into: &report)
-                try Benchmarks.trainingStep(.gpt2Style(.small), batch: 16, name: "small", threads: threads, repeats: min(repeats, 3), into: &report)
+                try Benchmarks.trainingStep(.gpt2Style(.tiny), batch: 32, name: "tiny", threads: threads,
+                                            repeats: min(repeats, 5), into: &report)
+                try Benchmarks.trainingStep(.gpt2Style(.small), batch: 16, name: "small", threads: threads,
+                                            repeats: min(repeats, 3), into: &report)
             }
         }
         if groups.contains(.generate) {
-            let llama = GPTConfig.llamaStyle(vocabularySize: 4096, contextLength: 256, layers: 6, heads: 6, kvHeads: 6, embeddingSize: 384)
-            let presets = [("gpt2-small", GPTConfig.gpt2Style(.small)), ("llama-small (6 kv heads, as llama2.c)", llama)]
+            let llama = GPTConfig.llamaStyle(vocabularySize: 4096, contextLength: 256, layers: 6, heads: 6,
+                                             kvHeads: 6, embeddingSize: 384)
+            let presets = [("gpt2-small", GPTConfig.gpt2Style(.small)),
+                           ("llama-small (6 kv heads, as llama2.c)", llama)]
             for cache in [true, false] {
                 for threads in Set([1, Parallel.threads]).sorted() {
                     for (name, config) in presets {
-                        try Benchmarks.generation(config, name: name, threads: threads, cache: cache, repeats: cache ? min(repeats, 3) : 1, into: &report)
+                        try Benchmarks.generation(config, name: name, threads: threads, cache: cache,
+                                                  repeats: cache ? min(repeats, 3) : 1, into: &report)
                     }
                 }
             }
@@ -83,7 +90,8 @@ struct BenchCommand: ParsableCommand {
         try report.write(to: url)
         print("  json: \(Chapter.relativePath(url.path))")
         guard !scaling.isEmpty else { return }
-        let plot = Plot.line([Series("attention forward + backward", x: scaling.map { Double($0.0) }, y: scaling.map(\.1))],
+        let plot = Plot.line([Series("attention forward + backward",
+                                     x: scaling.map { Double($0.0) }, y: scaling.map(\.1))],
                              title: "Attention cost against sequence length (B = 1, H = 6, D = 64): the T² term",
                              xLabel: "sequence length T", yLabel: "milliseconds", logX: true, logY: true, points: true)
         if let png = try Plotter(directory: url.deletingLastPathComponent()).save(plot, as: "attention-vs-length") {

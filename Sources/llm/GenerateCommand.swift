@@ -53,7 +53,8 @@ struct GenerateCommand: ParsableCommand {
     var strict = false
 
     var settings: SamplingSettings {
-        SamplingSettings(temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repetitionPenalty)
+        SamplingSettings(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                         repetitionPenalty: repetitionPenalty)
     }
 
     mutating func validate() throws {
@@ -72,7 +73,8 @@ struct GenerateCommand: ParsableCommand {
         let model = try Checkpoint.load(from: folder)
         let bpe = try BPETokenizer.load(from: try tokenizerFolder(near: folder))
         if model.config.vocabularySize < bpe.vocabularySize {
-            throw CourseError.invalidValue(name: "--tokenizer", value: "(\(bpe.vocabularySize) ids)", expected: "the tokenizer the model was trained with (\(model.config.vocabularySize) ids)")
+            throw CourseError.invalidValue(name: "--tokenizer", value: "(\(bpe.vocabularySize) ids)",
+                expected: "the tokenizer the model was trained with (\(model.config.vocabularySize) ids)")
         }
         if let unknown = Self.unknownSpecialTokens(in: prompt, known: Set(bpe.specialTokens.keys)).first {
             throw CourseError.invalidValue(name: "--prompt", value: "special token \(unknown)",
@@ -86,7 +88,8 @@ struct GenerateCommand: ParsableCommand {
         let out = FileHandle.standardOutput
         if !ids { out.write(Data(prompt.utf8)) }
         var first = true
-        let result = try generator.generate(prompt: promptIDs, maxTokens: maxTokens, settings: settings, stopTokens: stop,
+        let result = try generator.generate(prompt: promptIDs, maxTokens: maxTokens,
+                                            settings: settings, stopTokens: stop,
                                             strict: strict, generator: &random) { token in
             if ids {
                 out.write(Data(((first ? "" : " ") + String(token)).utf8))

@@ -12,7 +12,8 @@ struct LLM: ParsableCommand {
         commandName: "llm",
         abstract: "An LLM built from scratch in Swift: the course's core as a command line.",
         version: LLMCore.version,
-        subcommands: [BenchCommand.self, TokenizerCommand.self, CheckpointCommand.self, TrainCommand.self, GenerateCommand.self])
+        subcommands: [BenchCommand.self, TokenizerCommand.self, CheckpointCommand.self,
+                      TrainCommand.self, GenerateCommand.self])
 
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
 }

@@ -47,14 +47,16 @@ struct TokenizerCommand: ParsableCommand {
 
         @OptionGroup var location: TokenizerLocation
 
-        @Flag(name: .customLong("allow-special"), help: "Encode special-token text such as <|endoftext|> as the special token (default: refuse it).")
+        @Flag(name: .customLong("allow-special"),
+              help: "Encode special-token text such as <|endoftext|> as the special token (default: refuse it).")
         var allowSpecial = false
 
         func run() throws {
             let bpe = try location.load()
             let input = FileHandle.standardInput.readDataToEndOfFile()
             guard let text = String(data: input, encoding: .utf8) else {
-                throw CourseError.invalidValue(name: "standard input", value: "(\(input.count) bytes)", expected: "UTF-8 text")
+                throw CourseError.invalidValue(name: "standard input",
+                                               value: "(\(input.count) bytes)", expected: "UTF-8 text")
             }
             let ids = try bpe.encode(text, special: allowSpecial ? .allow : .reject)
             print(ids.map(String.init).joined(separator: " "))
@@ -73,7 +75,8 @@ struct TokenizerCommand: ParsableCommand {
             var ids: [Int] = []
             for field in input.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
                 guard let id = Int(field) else {
-                    throw CourseError.invalidValue(name: "token id", value: "'\(field)'", expected: "whole numbers separated by spaces")
+                    throw CourseError.invalidValue(name: "token id", value: "'\(field)'",
+                        expected: "whole numbers separated by spaces")
                 }
                 ids.append(id)
             }

@@ -59,9 +59,12 @@ struct TrainCommand: ParsableCommand {
         try requireFlag("--accumulation", accumulation, in: 1...10_000)
         try requireFlag("--checkpoint-every", checkpointEvery, in: 0...10_000_000)
         if let context { try requireFlag("--context", context, in: 1...100_000) }
-        if !(learningRate > 0 && learningRate.isFinite) { throw flagError("--learning-rate", "\(learningRate)", "a positive number") }
-        if !resume && (preset == nil) == (config == nil) { throw flagError("--preset/--config", "", "exactly one of them (or --resume)") }
-        if !resume && (corpus == nil || tokenizer == nil) { throw flagError("--corpus/--tokenizer", "", "both, to start a run") }
+        if !(learningRate > 0 && learningRate.isFinite) { throw flagError("--learning-rate",
+                                                                          "\(learningRate)", "a positive number") }
+        if !resume && (preset == nil) == (config == nil) { throw flagError("--preset/--config", "",
+                                                                           "exactly one of them (or --resume)") }
+        if !resume && (corpus == nil || tokenizer == nil) { throw flagError("--corpus/--tokenizer",
+                                                                            "", "both, to start a run") }
         if let preset, GPTConfig.preset(preset) == nil {
             throw flagError("--preset", preset, "one of \(GPTConfig.presetNames.joined(separator: ", "))")
         }
@@ -77,7 +80,8 @@ struct TrainCommand: ParsableCommand {
         let trainer: Trainer<TokenWindows>
         if resume {
             let saved = try Checkpoint.config(in: checkpoint)
-            let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: saved.contextLength, cacheFolder: folder)
+            let data = try TokenDataset.make(corpus: text, tokenizer: bpe,
+                                             contextLength: saved.contextLength, cacheFolder: folder)
             trainer = try Trainer.resume(from: checkpoint, data: data, steps: steps)
             print("resuming at step \(trainer.state.step) of \(trainer.config.steps)")
         } else {
@@ -85,9 +89,11 @@ struct TrainCommand: ParsableCommand {
                 ?? GPTConfig.preset(preset ?? "", vocabularySize: bpe.vocabularySize)!
             if let context { model.contextLength = context }
             if model.vocabularySize != bpe.vocabularySize {
-                throw CourseError.invalidValue(name: "config vocab_size", value: "\(model.vocabularySize)", expected: "the tokenizer's \(bpe.vocabularySize)")
+                throw CourseError.invalidValue(name: "config vocab_size", value: "\(model.vocabularySize)",
+                    expected: "the tokenizer's \(bpe.vocabularySize)")
             }
-            let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: model.contextLength, cacheFolder: folder)
+            let data = try TokenDataset.make(corpus: text, tokenizer: bpe,
+                                             contextLength: model.contextLength, cacheFolder: folder)
             var settings = TrainingConfig(steps: steps, batchSize: batchSize)
             settings.accumulation = accumulation
             settings.learningRate = learningRate
@@ -97,7 +103,8 @@ struct TrainCommand: ParsableCommand {
             settings.sampleEvery = max(1, steps / 4)
             settings.checkpointEvery = checkpointEvery
             settings.seed = seed
-            trainer = try Trainer(model: try GPT(model, seed: seed), data: data, config: settings, checkpointFolder: checkpoint)
+            trainer = try Trainer(model: try GPT(model, seed: seed), data: data, config: settings,
+                                  checkpointFolder: checkpoint)
             print("training \(Format.integer(trainer.model.parameters.parameterCount)) parameters on \(Format.integer(data.train.count)) tokens (unigram baseline \(Format.fixed(data.unigramLoss)) nats)")
         }
         try trainer.run(peakGFLOPs: SgemmPeak.measure(), tokenizer: bpe)

@@ -66,7 +66,8 @@ public enum GradientCheck {
                 let error = abs(a - numeric) / max(1, abs(a), abs(numeric))
                 checked += 1
                 if error > worst.error || error.isNaN {
-                    worst = (error.isNaN ? .infinity : error, input.name.isEmpty ? "input \(k)" : input.name, i, a, numeric)
+                    worst = (error.isNaN ? .infinity : error,
+                             input.name.isEmpty ? "input \(k)" : input.name, i, a, numeric)
                 }
             }
         }
@@ -80,11 +81,13 @@ extension Tensor {
     /// Element access by flat row-major index.
     public subscript(flat index: Int) -> Float {
         get {
-            if index < 0 || index >= count { shapeFailure("Tensor[flat:]", "index \(index) out of range 0..<\(count) for shape \(shape)") }
+            if index < 0 || index >= count { shapeFailure("Tensor[flat:]",
+                                            "index \(index) out of range 0..<\(count) for shape \(shape)") }
             return base[index]
         }
         set {
-            if index < 0 || index >= count { shapeFailure("Tensor[flat:]", "index \(index) out of range 0..<\(count) for shape \(shape)") }
+            if index < 0 || index >= count { shapeFailure("Tensor[flat:]",
+                                            "index \(index) out of range 0..<\(count) for shape \(shape)") }
             makeUnique()
             base[index] = newValue
         }

@@ -29,7 +29,8 @@ extension Tape {
                 if fresh {
                     Kernels.zip(y.grad!.base, x.value.base, dX, count: x.value.count) { dY, xv in dY * derivative(xv) }
                 } else {
-                    Kernels.accumulate(y.grad!.base, x.value.base, into: dX, count: x.value.count) { dY, xv in dY * derivative(xv) }
+                    Kernels.accumulate(y.grad!.base, x.value.base, into: dX,
+                                       count: x.value.count) { dY, xv in dY * derivative(xv) }
                 }
             }
         }
@@ -41,7 +42,8 @@ extension Tape {
         Kernels.activation(F.self, x.value.base, out.base, count: x.value.count)
         return record(op, out, inputs: [x]) { y in
             x.withGradient { dX, fresh in
-                Kernels.activationGradient(F.self, y.grad!.base, x.value.base, into: dX, count: x.value.count, accumulate: !fresh)
+                Kernels.activationGradient(F.self, y.grad!.base, x.value.base, into: dX,
+                                           count: x.value.count, accumulate: !fresh)
             }
         }
     }

@@ -17,7 +17,8 @@ extension Tape {
     /// `f(a, b)` element-wise with `b` repeated over `a`'s leading dimensions: the output, how many
     /// copies of `b` were used, and `b`'s element count.
     private func broadcastForward(_ op: String, _ a: Variable, _ b: Variable,
-                                  _ f: @escaping (Float16x, Float16x) -> Float16x) -> (Tensor, copies: Int, width: Int) {
+                                  _ f: @escaping (Float16x, Float16x) -> Float16x) -> (Tensor,
+                                                                                       copies: Int, width: Int) {
         let copies = broadcastCopies(op, a, b)
         let width = b.value.count
         let out = Tensor(uninitialized: a.shape)
@@ -38,7 +39,8 @@ extension Tape {
             let dOut = output.grad!.base
             if a.requiresGrad {
                 a.withGradient { dA, fresh in
-                    if fresh { dA.update(from: dOut, count: a.value.count) } else { Kernels.axpy(1, dOut, dA, count: a.value.count) }
+                    if fresh { dA.update(from: dOut, count: a.value.count) } else { Kernels.axpy(1, dOut,
+                        dA, count: a.value.count) }
                 }
             }
             if b.requiresGrad {

@@ -28,10 +28,12 @@ extension Tape {
     ///     bidirectional (encoder, masked-LM).
     ///   - keyMask: optional (B, T) flags, `false` for padding keys no query may attend to. A query with no
     ///     visible key outputs zeros.
-    public func attention(_ qkv: Variable, heads: Int, kvHeads: Int, causal: Bool = true, keyMask: [[Bool]]? = nil) -> Variable {
+    public func attention(_ qkv: Variable, heads: Int, kvHeads: Int, causal: Bool = true,
+                          keyMask: [[Bool]]? = nil) -> Variable {
         let shape = qkv.shape
         if shape.count != 3 || heads < 1 || kvHeads < 1 || heads % kvHeads != 0 || shape[2] % (heads + 2 * kvHeads) != 0 {
-            shapeFailure("attention", "needs qkv (B, T, (H + 2G)·D) with G dividing H; got \(shape), H = \(heads), G = \(kvHeads)")
+            shapeFailure("attention",
+                         "needs qkv (B, T, (H + 2G)·D) with G dividing H; got \(shape), H = \(heads), G = \(kvHeads)")
         }
         let (b, t, w) = (shape[0], shape[1], shape[2])
         let d = w / (heads + 2 * kvHeads), groupSize = heads / kvHeads
@@ -60,9 +62,11 @@ extension Tape {
                                     let probs = p + (batch * heads + h) * t * t
                                     let dOh = dO + batch * t * heads * d + h * d
                                     BLAS.gemm(transposeA: true, transposeB: false, m: t, n: d, k: t,
-                                              a: probs, lda: t, b: dOh, ldb: heads * d, beta: 1, c: dV, ldc: w)   // dV += Pᵀ·dO
+                                              a: probs, lda: t, b: dOh, ldb: heads * d, beta: 1,
+                                              c: dV, ldc: w)   // dV += Pᵀ·dO
                                     BLAS.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d,
-                                              a: dOh, lda: heads * d, b: v, ldb: w, beta: 0, c: dS, ldc: t)     // dP = dO·Vᵀ
+                                              a: dOh, lda: heads * d, b: v, ldb: w, beta: 0,
+                                              c: dS, ldc: t)     // dP = dO·Vᵀ
                                     for i in 0..<t {                                                           // dS = P ⊙ (dP − Σ dP⊙P)
                                         let pr = probs + i * t, ds = dS + i * t
                                         var dot: Float = 0
@@ -70,9 +74,11 @@ extension Tape {
                                         for j in 0..<t { ds[j] = pr[j] * (ds[j] - dot) }
                                     }
                                     BLAS.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t, alpha: scale,
-                                              a: dS, lda: t, b: k, ldb: w, beta: 1, c: dRow0 + h * d, ldc: w)   // dQ += dS·K/√D
+                                              a: dS, lda: t, b: k, ldb: w, beta: 1, c: dRow0 + h * d,
+                                              ldc: w)   // dQ += dS·K/√D
                                     BLAS.gemm(transposeA: true, transposeB: false, m: t, n: d, k: t, alpha: scale,
-                                              a: dS, lda: t, b: row0 + h * d, ldb: w, beta: 1, c: dK, ldc: w)  // dK += dSᵀ·Q/√D
+                                              a: dS, lda: t, b: row0 + h * d, ldb: w, beta: 1, c: dK,
+                                              ldc: w)  // dK += dSᵀ·Q/√D
                                 }
                             }
                         }
@@ -85,7 +91,8 @@ extension Tape {
 
 /// The attention weights P (B, H, T, T) that `Tape.attention` would use for `qkv`: row i of head h says
 /// how much position i takes from each position (for heatmaps and lessons).
-public func attentionWeights(_ qkv: Tensor, heads: Int, kvHeads: Int, causal: Bool = true, keyMask: [[Bool]]? = nil) -> Tensor {
+public func attentionWeights(_ qkv: Tensor, heads: Int, kvHeads: Int, causal: Bool = true,
+                             keyMask: [[Bool]]? = nil) -> Tensor {
     let (b, t) = (qkv.shape[0], qkv.shape[1])
     let d = qkv.shape[2] / (heads + 2 * kvHeads)
     let probabilities = Tensor(uninitialized: [b, heads, t, t])

@@ -7,7 +7,8 @@ extension Tape {
     /// An id outside 0..<V is a programming error here; tokenizers validate user ids before this.
     public func embedding(_ table: Variable, ids: [Int], shape: [Int]) -> Variable {
         if table.shape.count != 2 || shape.reduce(1, *) != ids.count {
-            shapeFailure("embedding", "needs a (V, C) table and \(shape.reduce(1, *)) ids for shape \(shape); got table \(table.shape), \(ids.count) ids")
+            shapeFailure("embedding",
+                         "needs a (V, C) table and \(shape.reduce(1, *)) ids for shape \(shape); got table \(table.shape), \(ids.count) ids")
         }
         let (vocabulary, c) = (table.shape[0], table.shape[1])
         if let bad = ids.first(where: { !(0..<vocabulary).contains($0) }) {
@@ -22,7 +23,8 @@ extension Tape {
             let dOut = output.grad!.base
             // Two positions may share a token, so workers split the columns, not the positions.
             table.withGradient { dTable in
-                Parallel.forEach(c, minimumPerWorker: max(16, Kernels.elementsPerWorker / max(ids.count, 1))) { columns in
+                Parallel.forEach(c, minimumPerWorker: max(16,
+                                                          Kernels.elementsPerWorker / max(ids.count, 1))) { columns in
                     for (i, id) in ids.enumerated() {
                         let source = dOut + i * c + columns.lowerBound, target = dTable + id * c + columns.lowerBound
                         for j in 0..<columns.count { target[j] += source[j] }
@@ -49,7 +51,8 @@ extension Tape {
         Kernels.zip(x.value.base, mask.base, out.base, count: x.value.count) { $0 * $1 }
         return record("dropout", out, inputs: [x]) { output in
             withExtendedLifetime(mask) {
-                x.withGradient { dX in Kernels.accumulate(output.grad!.base, mask.base, into: dX, count: x.value.count) { $0 * $1 } }
+                x.withGradient { dX in Kernels.accumulate(output.grad!.base, mask.base, into: dX,
+                                                          count: x.value.count) { $0 * $1 } }
             }
         }
     }

@@ -21,14 +21,16 @@ extension Tape {
         let m = transposeA ? aShape[1] : a.value.count / max(k, 1)
         let (bK, n) = transposeB ? (bShape[1], bShape[0]) : (bShape[0], bShape[1])
         if k != bK {
-            shapeFailure("matmul", "inner dimensions differ: a \(aShape)\(transposeA ? "ᵀ" : ""), b \(bShape)\(transposeB ? "ᵀ" : "")")
+            shapeFailure("matmul",
+                         "inner dimensions differ: a \(aShape)\(transposeA ? "ᵀ" : ""), b \(bShape)\(transposeB ? "ᵀ" : "")")
         }
         let outShape = transposeA ? [m, n] : Array(aShape.dropLast()) + [n]
         let out = Tensor(uninitialized: outShape)
         BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                   a: a.value.base, b: b.value.base, beta: 0, c: out.base)
         return record("matmul", out, inputs: [a, b]) { c in
-            self.productGradients(a, b, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, dC: c.grad!.base)
+            self.productGradients(a, b, transposeA: transposeA, transposeB: transposeB, m: m,
+                                  n: n, k: k, dC: c.grad!.base)
         }
     }
 
@@ -40,7 +42,8 @@ extension Tape {
         guard let bias else { return matmul(x, weight, transposeB: true) }
         let (xShape, wShape) = (x.shape, weight.shape)
         if wShape.count != 2 || xShape.isEmpty || xShape[xShape.count - 1] != wShape[1] || bias.shape != [wShape[0]] {
-            shapeFailure("linear", "needs x (…, K), weight (N, K) and bias (N); got x \(xShape), weight \(wShape), bias \(bias.shape)")
+            shapeFailure("linear",
+                         "needs x (…, K), weight (N, K) and bias (N); got x \(xShape), weight \(wShape), bias \(bias.shape)")
         }
         let (n, k) = (wShape[0], wShape[1])
         let m = x.value.count / max(k, 1)
@@ -49,7 +52,8 @@ extension Tape {
         Parallel.forEach(m, minimumPerWorker: max(1, Kernels.elementsPerWorker / max(n, 1))) { rows in
             for row in rows { (o + row * n).update(from: bv, count: n) }
         }
-        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, a: x.value.base, b: weight.value.base, beta: 1, c: o)
+        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, a: x.value.base,
+                  b: weight.value.base, beta: 1, c: o)
         return record("linear", out, inputs: [x, weight, bias]) { y in
             let dY = y.grad!.base
             self.productGradients(x, weight, transposeA: false, transposeB: true, m: m, n: n, k: k, dC: dY)
@@ -87,16 +91,19 @@ extension Tape {
     /// Batched `op(a[g]) · op(b[g])` over every leading index g: `a` is (…, M, K) or (…, K, M)
     /// transposed, `b` is (…, K, N) or (…, N, K) transposed, with the same leading dimensions.
     /// The groups run in parallel over our workers (attention's many small products).
-    public func batchedMatmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) -> Variable {
+    public func batchedMatmul(_ a: Variable, _ b: Variable, transposeA: Bool = false,
+                              transposeB: Bool = false) -> Variable {
         let (aShape, bShape) = (a.shape, b.shape)
         if aShape.count < 3 || aShape.count != bShape.count || aShape.dropLast(2) != bShape.dropLast(2) {
-            shapeFailure("batchedMatmul", "needs (…, M, K) and (…, K, N) with the same leading dimensions; got a \(aShape), b \(bShape)")
+            shapeFailure("batchedMatmul",
+                         "needs (…, M, K) and (…, K, N) with the same leading dimensions; got a \(aShape), b \(bShape)")
         }
         let r = aShape.count
         let (m, k) = transposeA ? (aShape[r - 1], aShape[r - 2]) : (aShape[r - 2], aShape[r - 1])
         let (bK, n) = transposeB ? (bShape[r - 1], bShape[r - 2]) : (bShape[r - 2], bShape[r - 1])
         if k != bK {
-            shapeFailure("batchedMatmul", "inner dimensions differ: a \(aShape)\(transposeA ? "ᵀ" : ""), b \(bShape)\(transposeB ? "ᵀ" : "")")
+            shapeFailure("batchedMatmul",
+                         "inner dimensions differ: a \(aShape)\(transposeA ? "ᵀ" : ""), b \(bShape)\(transposeB ? "ᵀ" : "")")
         }
         let groups = aShape.dropLast(2).reduce(1, *)
         let out = Tensor(uninitialized: Array(aShape.dropLast(2)) + [m, n])

@@ -30,7 +30,8 @@ extension Tape {
         let reciprocal = Tensor(uninitialized: [rows])     // r per row, kept for backward
         let perWorker = max(1, Kernels.elementsPerWorker / max(c, 1))
         withExtendedLifetime((normalized, reciprocal)) {
-            let (xv, wv, bv, y, xh, rs) = (x.value.base, w.value.base, b?.value.base, out.base, normalized.base, reciprocal.base)
+            let (xv, wv, bv, y, xh, rs) = (x.value.base, w.value.base, b?.value.base, out.base,
+                                           normalized.base, reciprocal.base)
             Parallel.forEach(rows, minimumPerWorker: perWorker) { range in
                 for row in range {
                     let input = xv + row * c, hat = xh + row * c, result = y + row * c
@@ -56,9 +57,11 @@ extension Tape {
         return record(op, out, inputs: inputs) { output in
             let partials = Tensor(zeros: [Parallel.threads, 2 * c])  // per worker: ∂L/∂w (C), then ∂L/∂b (C)
             withExtendedLifetime((output, normalized, reciprocal, partials)) {
-                let (dY, wv, xh, rs, part) = (output.grad!.base, w.value.base, normalized.base, reciprocal.base, partials.base)
+                let (dY, wv, xh, rs, part) = (output.grad!.base, w.value.base, normalized.base,
+                                              reciprocal.base, partials.base)
                 func pass(_ dX: UnsafeMutablePointer<Float>?, fresh: Bool) -> Int {
-                    Parallel.forEachWorker(rows, partials: partials.shape[0], minimumPerWorker: perWorker) { worker, range in
+                    Parallel.forEachWorker(rows, partials: partials.shape[0],
+                                           minimumPerWorker: perWorker) { worker, range in
                         let dW = part + worker * 2 * c, dB = dW + c
                         for row in range {
                             let g = dY + row * c, hat = xh + row * c
@@ -76,14 +79,16 @@ extension Tape {
                             let meanGH = horizontalSum(sumGH) / Float(c)
                             let r = rs[row], dx = dX + row * c
                             forLanes(c) { j, n in
-                                let d = r * (loadLanes(g + j, n) * loadLanes(wv + j, n) - meanG - loadLanes(hat + j, n) * meanGH)
+                                let d = r * (loadLanes(g + j, n) * loadLanes(wv + j,
+                                                                             n) - meanG - loadLanes(hat + j, n) * meanGH)
                                 storeLanes(fresh ? d : loadLanes(dx + j, n) + d, dx + j, n)
                             }
                         }
                     }
                 }
                 var used = 0
-                if x.requiresGrad { x.withGradient { used = pass($0, fresh: $1) } } else { used = pass(nil, fresh: false) }
+                if x.requiresGrad { x.withGradient { used = pass($0,
+                                                                 fresh: $1) } } else { used = pass(nil, fresh: false) }
                 if w.requiresGrad {
                     w.withGradient { dW in for k in 0..<used { Kernels.axpy(1, part + k * 2 * c, dW, count: c) } }
                 }

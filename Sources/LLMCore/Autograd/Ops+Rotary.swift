@@ -15,18 +15,22 @@ extension Tape {
     /// Rotates the first `rotatedHeads` heads (D numbers each) of every row of `x` (B, T, W) by their
     /// position `positionOffset + t`; the remaining columns (the value heads of a packed q|k|v) pass
     /// through unchanged.
-    public func rotary(_ x: Variable, headSize d: Int, rotatedHeads: Int, positionOffset: Int = 0, base: Float = 10_000) -> Variable {
+    public func rotary(_ x: Variable, headSize d: Int, rotatedHeads: Int, positionOffset: Int = 0,
+                       base: Float = 10_000) -> Variable {
         let shape = x.shape
         if shape.count != 3 || d % 2 != 0 || rotatedHeads * d > shape[2] {
-            shapeFailure("rotary", "needs x (B, T, W) with an even head size and \(rotatedHeads) heads of \(d) within W; got \(shape)")
+            shapeFailure("rotary",
+                         "needs x (B, T, W) with an even head size and \(rotatedHeads) heads of \(d) within W; got \(shape)")
         }
         let (b, t, w) = (shape[0], shape[1], shape[2])
         let table = RotaryTable(length: t, headSize: d, offset: positionOffset, base: base)
         let out = Tensor(uninitialized: shape)
-        rotate(x.value.base, out.base, rows: b * t, length: t, width: w, headSize: d, heads: rotatedHeads, table: table, sign: 1)
+        rotate(x.value.base, out.base, rows: b * t, length: t, width: w, headSize: d,
+               heads: rotatedHeads, table: table, sign: 1)
         return record("rotary", out, inputs: [x]) { output in
             let back = Tensor(uninitialized: shape)
-            rotate(output.grad!.base, back.base, rows: b * t, length: t, width: w, headSize: d, heads: rotatedHeads, table: table, sign: -1)
+            rotate(output.grad!.base, back.base, rows: b * t, length: t, width: w, headSize: d,
+                   heads: rotatedHeads, table: table, sign: -1)
             x.accumulateGradient(back)
         }
     }
@@ -61,7 +65,8 @@ func rotate(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows:
                 for row in range {
                     let input = x + row * width, output = out + row * width
                     let position = row % length
-                    let c = cosines.baseAddress! + position * table.pairs, s = sines.baseAddress! + position * table.pairs
+                    let c = cosines.baseAddress! + position * table.pairs,
+                        s = sines.baseAddress! + position * table.pairs
                     for head in 0..<heads {
                         let base = head * headSize
                         for i in 0..<table.pairs {
@@ -97,7 +102,8 @@ extension Tape {
         return record("slice", out, inputs: [x]) { output in
             let g = output.grad!.base
             x.withGradient { dX in
-                for o in 0..<outer { Kernels.axpy(1, g + o * part, dX + o * full + range.lowerBound * inner, count: part) }
+                for o in 0..<outer { Kernels.axpy(1, g + o * part,
+                                                  dX + o * full + range.lowerBound * inner, count: part) }
             }
         }
     }

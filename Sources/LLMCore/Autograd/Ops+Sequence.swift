@@ -19,7 +19,8 @@ extension Tape {
         for (b, p) in positions.enumerated() { (out.base + b * c).update(from: x.value.base + (b * t + p) * c, count: c) }
         return record("gatherPositions", out, inputs: [x]) { y in
             x.withGradient { dX in
-                for (b, p) in positions.enumerated() { Kernels.axpy(1, y.grad!.base + b * c, dX + (b * t + p) * c, count: c) }
+                for (b, p) in positions.enumerated() { Kernels.axpy(1, y.grad!.base + b * c,
+                                                                    dX + (b * t + p) * c, count: c) }
             }
         }
     }
@@ -31,7 +32,8 @@ extension Tape {
     public func sequenceLogProbabilities(_ logits: Variable, targets: [Int], ignoreIndex: Int = -100) -> Variable {
         let shape = logits.shape
         if shape.count != 3 || targets.count != shape[0] * shape[1] {
-            shapeFailure("sequenceLogProbabilities", "needs logits (B, T, V) and B·T targets; got \(shape) and \(targets.count)")
+            shapeFailure("sequenceLogProbabilities",
+                         "needs logits (B, T, V) and B·T targets; got \(shape) and \(targets.count)")
         }
         let (b, t, v) = (shape[0], shape[1], shape[2])
         if let bad = targets.first(where: { $0 != ignoreIndex && !(0..<v).contains($0) }) {
@@ -62,7 +64,8 @@ extension Tape {
     public func dpoLoss(chosen: Variable, rejected: Variable, referenceMargins: [Float], beta: Float) -> Variable {
         let b = chosen.value.count
         if chosen.shape != [b] || rejected.shape != [b] || referenceMargins.count != b || b == 0 {
-            shapeFailure("dpoLoss", "needs chosen (B), rejected (B) and B margins; got \(chosen.shape), \(rejected.shape), \(referenceMargins.count)")
+            shapeFailure("dpoLoss",
+                         "needs chosen (B), rejected (B) and B margins; got \(chosen.shape), \(rejected.shape), \(referenceMargins.count)")
         }
         let z = (0..<b).map { beta * ((chosen.value.base[$0] - rejected.value.base[$0]) - referenceMargins[$0]) }
         let loss = z.reduce(0.0) { total, zb in total + Double(zb > 0 ? log1p(exp(-zb)) : -zb + log1p(exp(zb))) } / Double(b)

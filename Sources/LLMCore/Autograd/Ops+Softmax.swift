@@ -34,7 +34,8 @@ extension Tape {
     public func crossEntropy(_ logits: Variable, targets: [Int], ignoreIndex: Int = -100) -> Variable {
         let (rows, vocabulary) = (logits.value.rows, logits.value.columns)
         if targets.count != rows {
-            shapeFailure("crossEntropy", "logits \(logits.shape) have \(rows) rows but there are \(targets.count) targets")
+            shapeFailure("crossEntropy",
+                         "logits \(logits.shape) have \(rows) rows but there are \(targets.count) targets")
         }
         if let bad = targets.first(where: { $0 != ignoreIndex && !(0..<vocabulary).contains($0) }) {
             shapeFailure("crossEntropy", "target \(bad) is outside 0..<\(vocabulary) for logits \(logits.shape)")
@@ -62,7 +63,8 @@ extension Tape {
             let scale = output.grad!.item / Float(counted)
             let p = probabilities.base
             logits.withGradient { dX in
-                Parallel.forEach(rows, minimumPerWorker: max(1, Kernels.elementsPerWorker / max(vocabulary, 1))) { range in
+                Parallel.forEach(rows,
+                                 minimumPerWorker: max(1, Kernels.elementsPerWorker / max(vocabulary, 1))) { range in
                     for r in range where targets[r] != ignoreIndex {
                         let o = r * vocabulary
                         Kernels.axpy(scale, p + o, dX + o, count: vocabulary)

@@ -29,7 +29,8 @@ public enum Console {
     /// Prints `label: value` lines with the labels padded to one width.
     public static func keyValues(_ pairs: [(String, String)]) {
         let width = pairs.map(\.0.count).max() ?? 0
-        for (key, value) in pairs { print("  " + key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value) }
+        for (key, value) in pairs { print("  " + key.padding(toLength: width, withPad: " ",
+                                                             startingAt: 0) + "  " + value) }
     }
 
     /// Renders a table with a header rule; numeric-looking columns are right-aligned.
@@ -81,6 +82,7 @@ public enum Format {
         if !seconds.isFinite { return "–" }
         if seconds < 60 { return String(format: "%.1f s", seconds) }
         let s = Int(seconds.rounded())
-        return s < 3600 ? String(format: "%d min %02d s", s / 60, s % 60) : String(format: "%d h %02d min", s / 3600, (s / 60) % 60)
+        return s < 3600 ? String(format: "%d min %02d s", s / 60,
+                                 s % 60) : String(format: "%d h %02d min", s / 3600, (s / 60) % 60)
     }
 }

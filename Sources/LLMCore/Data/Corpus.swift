@@ -73,7 +73,8 @@ public struct Corpus: Sendable {
             guard let data = FileManager.default.contents(atPath: file.path) else {
                 throw CourseError.corpusMissing(path: file.path)
             }
-            guard let text = String(data: data, encoding: .utf8) else { throw CourseError.corpusNotText(path: file.path) }
+            guard let text = String(data: data,
+                                    encoding: .utf8) else { throw CourseError.corpusNotText(path: file.path) }
             entries += parse(text, topic: file.lastPathComponent)
         }
         if entries.isEmpty { throw CourseError.corpusEmpty(path: path) }

@@ -33,7 +33,8 @@ public struct TokenDataset: Sendable {
             for (i, entry) in corpus.entries.enumerated() {
                 if i % 10 == 9 { validationDocuments.append(entry.text) } else { trainDocuments.append(entry.text) }
             }
-            if validationDocuments.isEmpty, trainDocuments.count > 1 { validationDocuments.append(trainDocuments.removeLast()) }
+            if validationDocuments.isEmpty,
+                trainDocuments.count > 1 { validationDocuments.append(trainDocuments.removeLast()) }
             let end = Int32(tokenizer.specialId("<|endoftext|>") ?? 0)
             func stream(_ documents: [String]) throws -> [Int32] {
                 try tokenizer.encode(documents: documents, special: .asText).flatMap { $0.map(Int32.init) + [end] }
@@ -42,7 +43,8 @@ public struct TokenDataset: Sendable {
                                    vocabularySize: tokenizer.vocabularySize)
             if let cacheURL { try? dataset.write(cacheURL) }
         }
-        for (name, tokens) in [("training", dataset.train), ("validation", dataset.validation)] where tokens.count < contextLength + 1 {
+        for (name, tokens) in [("training", dataset.train),
+                               ("validation", dataset.validation)] where tokens.count < contextLength + 1 {
             throw CourseError.invalidValue(name: "corpus \(corpus.source)", value: "(\(tokens.count) \(name) tokens)",
                                            expected: "at least one context window of \(contextLength + 1) tokens in its \(name) split; use a larger corpus or a smaller --context")
         }
@@ -82,7 +84,8 @@ public struct TokenDataset: Sendable {
         func stream(_ start: Int, _ count: Int) -> [Int32] {
             data.subdata(in: start..<(start + 4 * count)).withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
         }
-        let dataset = TokenDataset(train: stream(32, trainCount), validation: stream(32 + 4 * trainCount, validationCount),
+        let dataset = TokenDataset(train: stream(32, trainCount),
+                                   validation: stream(32 + 4 * trainCount, validationCount),
                                    vocabularySize: vocabulary)
         let valid = dataset.train.allSatisfy { $0 >= 0 && Int($0) < vocabulary } && dataset.validation.allSatisfy { $0 >= 0 && Int($0) < vocabulary }
         return valid ? dataset : nil
@@ -125,7 +128,8 @@ public func randomWindows(_ tokens: [Int32], batch: Int, length: Int,
 }
 
 /// The validation stream cut into consecutive, non-overlapping windows, in order (the same every time).
-public func validationBatches(_ tokens: [Int32], batch: Int, length: Int, maxBatches: Int) -> [(inputs: [[Int]], targets: [Int])] {
+public func validationBatches(_ tokens: [Int32], batch: Int, length: Int,
+                              maxBatches: Int) -> [(inputs: [[Int]], targets: [Int])] {
     var batches: [(inputs: [[Int]], targets: [Int])] = []
     var start = 0
     while batches.count < maxBatches && start + length < tokens.count {

@@ -25,7 +25,8 @@ public enum BeamSearch {
     public static func generate(_ model: GPT, prompt: [Int], width: Int, maxTokens: Int, lengthPenalty: Double = 1,
                                 stopTokens: Set<Int> = []) throws -> BeamResult {
         let vocabulary = model.config.vocabularySize
-        if width < 1 { throw CourseError.invalidValue(name: "beam width", value: "\(width)", expected: "a whole number ≥ 1") }
+        if width < 1 { throw CourseError.invalidValue(name: "beam width", value: "\(width)",
+                      expected: "a whole number ≥ 1") }
         if prompt.isEmpty { throw GenerationError.emptyPrompt }
         if maxTokens < 1 { throw GenerationError.invalidMaxTokens(maxTokens) }
         if let bad = prompt.first(where: { !(0..<vocabulary).contains($0) }) { throw GenerationError.tokenOutOfRange(bad, vocabulary: vocabulary) }
@@ -46,14 +47,17 @@ public enum BeamSearch {
                 let row = Array(logits[((b * t) + t - 1) * vocabulary..<((b * t) + t) * vocabulary])
                 let maximum = row.max() ?? 0
                 let logSum = Double(maximum) + log(row.reduce(0.0) { $0 + exp(Double($1 - maximum)) })
-                for token in 0..<vocabulary { candidates.append((b, token, beam.logProbability + Double(row[token]) - logSum)) }
+                for token in 0..<vocabulary { candidates.append((b, token,
+                                                                 beam.logProbability + Double(row[token]) - logSum)) }
             }
             let best = topCandidates(candidates, count: 2 * width)
             var next: [Beam] = []
             for candidate in best {
-                let extended = Beam(tokens: beams[candidate.beam].tokens + [candidate.token], logProbability: candidate.total)
+                let extended = Beam(tokens: beams[candidate.beam].tokens + [candidate.token],
+                                    logProbability: candidate.total)
                 if stopTokens.contains(candidate.token) {
-                    finished.append((Beam(tokens: beams[candidate.beam].tokens, logProbability: candidate.total), .endOfText))
+                    finished.append((Beam(tokens: beams[candidate.beam].tokens,
+                                          logProbability: candidate.total), .endOfText))
                 } else {
                     next.append(extended)
                 }
@@ -69,18 +73,21 @@ public enum BeamSearch {
             let (a, b) = (score(lhs.0), score(rhs.0))
             return a < b
         }) else { return BeamResult(tokens: [], logProbability: 0, score: 0, finishReason: .maxTokens) }
-        return BeamResult(tokens: winner.tokens, logProbability: winner.logProbability, score: score(winner), finishReason: reason)
+        return BeamResult(tokens: winner.tokens, logProbability: winner.logProbability,
+                          score: score(winner), finishReason: reason)
     }
 
     /// The `count` best candidates by total log-probability (ties: lower beam, then lower token), by
     /// selecting a threshold first (O(n)) and sorting only what passes it.
-    static func topCandidates(_ all: [(beam: Int, token: Int, total: Double)], count: Int) -> [(beam: Int, token: Int, total: Double)] {
+    static func topCandidates(_ all: [(beam: Int, token: Int, total: Double)],
+                              count: Int) -> [(beam: Int, token: Int, total: Double)] {
         guard all.count > count else { return sorted(all) }
         let cut = Double(Sampling.kthLargest(all.map { Float($0.total) }, count))
         return Array(sorted(all.filter { Float($0.total) >= Float(cut) }).prefix(count))
     }
 
-    private static func sorted(_ c: [(beam: Int, token: Int, total: Double)]) -> [(beam: Int, token: Int, total: Double)] {
+    private static func sorted(_ c: [(beam: Int, token: Int, total: Double)]) -> [(beam: Int,
+                                                                                   token: Int, total: Double)] {
         c.sorted { a, b in a.total != b.total ? a.total > b.total : (a.beam, a.token) < (b.beam, b.token) }
     }
 }

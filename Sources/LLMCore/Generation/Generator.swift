@@ -15,7 +15,8 @@ import Foundation
 
 /// Why generation stopped.
 public enum FinishReason: String, Sendable, Codable {
-    case maxTokens = "max tokens", endOfText = "end of text", stopSequence = "stop sequence", callback = "stopped by caller"
+    case maxTokens = "max tokens", endOfText = "end of text", stopSequence = "stop sequence",
+        callback = "stopped by caller"
 }
 
 /// What `Generator.generate` returns.
@@ -72,7 +73,8 @@ public final class Generator {
     ///   - onToken: called with each new token as it is chosen; return `false` to stop.
     public func generate(prompt: [Int], maxTokens: Int, settings: SamplingSettings = SamplingSettings(),
                          stopTokens: Set<Int> = [], stopSequences: [[Int]] = [], strict: Bool = false,
-                         generator: inout SeededGenerator, onToken: (Int) -> Bool = { _ in true }) throws -> Generation {
+                         generator: inout SeededGenerator,
+                         onToken: (Int) -> Bool = { _ in true }) throws -> Generation {
         try settings.validate()
         let (context, vocabulary) = (model.config.contextLength, model.config.vocabularySize)
         if prompt.isEmpty { throw GenerationError.emptyPrompt }

@@ -59,7 +59,8 @@ public final class KVCache {
         let (g, d, start, count) = (kvHeads, headSize, length, packed.shape[1])
         let width = (h + 2 * g) * d, capacity = self.capacity
         if packed.shape.count != 3 || packed.shape[0] != 1 || packed.shape[2] != width || start + count > capacity {
-            shapeFailure("KVCache.attend", "needs (1, n, \(width)) rows after \(start) of \(capacity); got \(packed.shape)")
+            shapeFailure("KVCache.attend",
+                         "needs (1, n, \(width)) rows after \(start) of \(capacity); got \(packed.shape)")
         }
         let keys = self.keys[layer], values = self.values[layer]
         let (src, k, v) = (packed.base, keys.base, values.base)
@@ -84,7 +85,8 @@ public final class KVCache {
                         let group = head / groupSize
                         let kHead = k + group * capacity * d, vHead = v + group * capacity * d
                         for row in 0..<count {
-                            let q = src + row * width + head * d, span = start + row + 1   // causal: positions 0...start + row
+                            let q = src + row * width + head * d,
+                                span = start + row + 1   // causal: positions 0...start + row
                             for j in 0..<span { p[j] = scale * Kernels.dot(q, kHead + j * d, count: d) }
                             _ = Kernels.softmaxRow(p, p, count: span)
                             let result = o + row * h * d + head * d

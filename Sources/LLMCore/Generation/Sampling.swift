@@ -37,7 +37,8 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
     public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, minP: Float? = nil,
                 repetitionPenalty: Float = 1, frequencyPenalty: Float = 0, presencePenalty: Float = 0) {
         (self.temperature, self.topK, self.topP, self.minP) = (temperature, topK, topP, minP)
-        (self.repetitionPenalty, self.frequencyPenalty, self.presencePenalty) = (repetitionPenalty, frequencyPenalty, presencePenalty)
+        (self.repetitionPenalty, self.frequencyPenalty, self.presencePenalty) = (repetitionPenalty,
+                                                                                 frequencyPenalty, presencePenalty)
     }
 
     /// Greedy decoding: always the most likely token.
@@ -50,12 +51,15 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
         func bad(_ name: String, _ value: CustomStringConvertible, _ expected: String) -> CourseError {
             CourseError.invalidValue(name: name, value: "\(value)", expected: expected)
         }
-        if !(temperature >= 0) || !temperature.isFinite { throw bad("temperature", temperature, "a number ≥ 0 (0 means greedy)") }
+        if !(temperature >= 0) || !temperature.isFinite { throw bad("temperature", temperature,
+                                                                    "a number ≥ 0 (0 means greedy)") }
         if let topK, topK <= 0 { throw bad("top-k", topK, "a whole number ≥ 1") }
         if let topP, !(topP > 0 && topP <= 1) { throw bad("top-p", topP, "a probability in (0, 1]") }
         if let minP, !(minP >= 0 && minP <= 1) { throw bad("min-p", minP, "a fraction in [0, 1]") }
-        if !(repetitionPenalty > 0) || !repetitionPenalty.isFinite { throw bad("repetition penalty", repetitionPenalty, "a number > 0 (1 means off)") }
-        if !frequencyPenalty.isFinite { throw bad("frequency penalty", frequencyPenalty, "a finite number (0 means off)") }
+        if !(repetitionPenalty > 0) || !repetitionPenalty.isFinite { throw bad("repetition penalty", repetitionPenalty,
+                                                                               "a number > 0 (1 means off)") }
+        if !frequencyPenalty.isFinite { throw bad("frequency penalty", frequencyPenalty,
+                                                  "a finite number (0 means off)") }
         if !presencePenalty.isFinite { throw bad("presence penalty", presencePenalty, "a finite number (0 means off)") }
     }
 }
@@ -90,7 +94,8 @@ public enum Sampling {
         }
         let scaled = logits.map { $0 / settings.temperature }
         scaled.withUnsafeBufferPointer { x in
-            probabilities.withUnsafeMutableBufferPointer { p in _ = Kernels.softmaxRow(x.baseAddress!, p.baseAddress!, count: v) }
+            probabilities.withUnsafeMutableBufferPointer { p in _ = Kernels.softmaxRow(x.baseAddress!,
+                                                                                       p.baseAddress!, count: v) }
         }
         /// Zeroes every probability below `cut` and renormalises what is left.
         func keep(atLeast cut: Float, of values: [Float]) {
@@ -101,7 +106,8 @@ public enum Sampling {
             if total > 0 { for i in 0..<v { probabilities[i] /= total } }
         }
         if let k = settings.topK, k < v { keep(atLeast: kthLargest(scaled, k), of: scaled) }
-        if let topP = settings.topP, topP < 1 { keep(atLeast: nucleusThreshold(probabilities, topP), of: probabilities) }
+        if let topP = settings.topP,
+            topP < 1 { keep(atLeast: nucleusThreshold(probabilities, topP), of: probabilities) }
         if let minP = settings.minP, minP > 0 { keep(atLeast: minP * (probabilities.max() ?? 0), of: probabilities) }
         return probabilities
     }

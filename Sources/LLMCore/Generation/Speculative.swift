@@ -47,14 +47,16 @@ public enum Speculative {
     /// (k + 1 of them: the last follows every draft), `q[i]` the drafter's (nil: one-hot on the draft),
     /// `drafts` the k proposed tokens. Returns how many drafts were accepted and the token emitted after
     /// them (the correction on a rejection, else the bonus).
-    public static func accept(p: [[Float]], q: [[Float]?], drafts: [Int], generator: inout SeededGenerator) -> (accepted: Int, next: Int) {
+    public static func accept(p: [[Float]], q: [[Float]?], drafts: [Int],
+                              generator: inout SeededGenerator) -> (accepted: Int, next: Int) {
         for (i, d) in drafts.enumerated() {
             let target = p[i][d], draft = q[i]?[d] ?? 1
             if draft > 0 && generator.uniform() < min(1, target / draft) { continue }
             // Rejected: the residual max(0, p − q), renormalised. (If p ≤ q everywhere — only by rounding —
             // fall back to p.)
             var residual = p[i]
-            if let qi = q[i] { for j in residual.indices { residual[j] = max(0, residual[j] - qi[j]) } } else { residual[d] = 0 }
+            if let qi = q[i] { for j in residual.indices { residual[j] = max(0,
+                                                                             residual[j] - qi[j]) } } else { residual[d] = 0 }
             let next = generator.categorical(residual) ?? generator.categorical(p[i]) ?? d
             return (i, next)
         }
@@ -99,7 +101,8 @@ public final class SpeculativeDecoder {
     let draftCache: KVCache?
 
     public init(target: GPT, drafter: Drafter, k: Int) throws {
-        if k < 1 { throw CourseError.invalidValue(name: "draft length k", value: "\(k)", expected: "a whole number ≥ 1") }
+        if k < 1 { throw CourseError.invalidValue(name: "draft length k", value: "\(k)",
+                  expected: "a whole number ≥ 1") }
         if case .model(let draft) = drafter, draft.config.vocabularySize != target.config.vocabularySize {
             throw CourseError.invalidValue(name: "draft model vocabulary", value: "\(draft.config.vocabularySize)",
                                            expected: "the target's \(target.config.vocabularySize): both must share one tokenizer")
@@ -116,7 +119,8 @@ public final class SpeculativeDecoder {
 
     /// Like `Generator.generate` (same errors and prompt policy; no penalties), in rounds of k drafts.
     public func generate(prompt: [Int], maxTokens: Int, settings: SamplingSettings = .greedy, stopTokens: Set<Int> = [],
-                         generator: inout SeededGenerator, onToken: (Int) -> Bool = { _ in true }) throws -> SpeculativeGeneration {
+                         generator: inout SeededGenerator,
+                         onToken: (Int) -> Bool = { _ in true }) throws -> SpeculativeGeneration {
         try settings.validate()
         let context = min(target.config.contextLength, draftModel?.config.contextLength ?? .max)
         let vocabulary = target.config.vocabularySize
@@ -129,7 +133,8 @@ public final class SpeculativeDecoder {
         targetCache.reset()
         draftCache?.reset()
         var produced: [Int] = []
-        var result = SpeculativeGeneration(tokens: [], finishReason: .maxTokens, proposed: 0, accepted: 0, targetPasses: 0, seconds: 0)
+        var result = SpeculativeGeneration(tokens: [], finishReason: .maxTokens, proposed: 0, accepted: 0,
+                                           targetPasses: 0, seconds: 0)
         rounds: while produced.count < maxTokens {
             // The same sliding window as `Generator`: when the committed tokens no longer fit, keep the
             // last half and restart both caches. Near the end of the window, fewer drafts fit.
@@ -139,17 +144,20 @@ public final class SpeculativeDecoder {
                 draftCache?.reset()
             }
             let budget = min(k, maxTokens - produced.count - 1, context - (sequence.count - window))
-            let (drafts, q) = propose(sequence, window: window, count: budget, settings: settings, generator: &generator)
+            let (drafts, q) = propose(sequence, window: window, count: budget,
+                                      settings: settings, generator: &generator)
             // One target pass over the tokens it has not seen (the last committed one at least) and the drafts.
             let pending = Array(sequence[(window + targetCache.length)...]) + drafts
-            let logits = rows(target.forward(pending, cache: targetCache, allPositions: true)).suffix(drafts.count + 1).map { $0 }
+            let logits = rows(target.forward(pending, cache: targetCache,
+                                             allPositions: true)).suffix(drafts.count + 1).map { $0 }
             result.targetPasses += 1
             result.proposed += drafts.count
             let (accepted, next): (Int, Int)
             if settings.isGreedy {
                 (accepted, next) = Speculative.acceptGreedy(targetLogits: logits, drafts: drafts)
             } else {
-                (accepted, next) = Speculative.accept(p: logits.map { Sampling.distribution($0, settings) }, q: q, drafts: drafts, generator: &generator)
+                (accepted, next) = Speculative.accept(p: logits.map { Sampling.distribution($0, settings) }, q: q,
+                                                      drafts: drafts, generator: &generator)
             }
             result.accepted += accepted
             // The caches keep the committed tokens only: the target saw the last committed token and the

@@ -9,7 +9,8 @@ public enum Checkpoint {
     public static let configFileName = "config.json"
 
     /// Writes the model's parameters and config into `folder` (each file atomically).
-    public static func save(_ model: GPT, to folder: URL, dtype: DType = .F32, metadata: [String: String] = [:]) throws {
+    public static func save(_ model: GPT, to folder: URL, dtype: DType = .F32,
+                            metadata: [String: String] = [:]) throws {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
@@ -51,18 +52,22 @@ public enum Checkpoint {
         let expected = config.parameterShapes
         for (name, shape) in expected {
             guard let entry = file.entry(name) else {
-                throw CheckpointError(path: file.path, tensor: name, reason: "is missing, but the config (\(configFileName)) needs it with shape \(shape)")
+                throw CheckpointError(path: file.path, tensor: name,
+                                      reason: "is missing, but the config (\(configFileName)) needs it with shape \(shape)")
             }
             guard entry.shape == shape else {
-                throw CheckpointError(path: file.path, tensor: name, reason: "has shape \(entry.shape) but the config needs \(shape)")
+                throw CheckpointError(path: file.path, tensor: name,
+                                      reason: "has shape \(entry.shape) but the config needs \(shape)")
             }
             guard entry.dtype.integerRange == nil else {
-                throw CheckpointError(path: file.path, tensor: name, reason: "is \(entry.dtype.rawValue), but model weights must be F32, F16 or BF16")
+                throw CheckpointError(path: file.path, tensor: name,
+                                      reason: "is \(entry.dtype.rawValue), but model weights must be F32, F16 or BF16")
             }
         }
         let known = Set(expected.map(\.0))
         if let extra = file.entries.first(where: { !known.contains($0.name) }) {
-            throw CheckpointError(path: file.path, tensor: extra.name, reason: "is not part of the model the config describes")
+            throw CheckpointError(path: file.path, tensor: extra.name,
+                                  reason: "is not part of the model the config describes")
         }
         let model = try GPT(config, seed: 0)
         for (name, parameter) in model.namedParameters { parameter.value = try file.tensor(name) }

@@ -26,9 +26,11 @@ public enum ParserFuzzing: String, CaseIterable, Sendable {
             // The input is the two files one after the other, split at the first NUL byte.
             let split = data.firstIndex(of: 0) ?? data.endIndex
             let config = data[data.startIndex..<split], ranks = split < data.endIndex ? data[(split + 1)...] : Data()
-            guard let tokenizer = try? BPETokenizer.parse(ranks: Data(ranks), config: Data(config), rankPath: "fuzz/tokenizer.tiktoken",
+            guard let tokenizer = try? BPETokenizer.parse(ranks: Data(ranks), config: Data(config),
+                                                          rankPath: "fuzz/tokenizer.tiktoken",
                                                           configPath: "fuzz/tokenizer.json") else { return false }
-            if let ids = try? tokenizer.encode("Hello, wörld <|endoftext|> 123", special: .allow) { _ = try? tokenizer.decode(ids) }
+            if let ids = try? tokenizer.encode("Hello, wörld <|endoftext|> 123",
+                                               special: .allow) { _ = try? tokenizer.decode(ids) }
             return true
         }
     }

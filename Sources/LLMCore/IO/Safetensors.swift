@@ -81,8 +81,10 @@ public struct StoredTensor: Sendable, Equatable {
 
     /// Checks that `bytes` holds exactly shape-product × byte-size bytes.
     public init(name: String, dtype: DType, shape: [Int], bytes: [UInt8]) throws {
-        guard let count = checkedElementCount(shape), let size = multiplied(count, dtype.byteSize), size == bytes.count else {
-            throw CheckpointError(path: "(in memory)", tensor: name, reason: "shape \(shape) of \(dtype.rawValue) does not match \(bytes.count) bytes")
+        guard let count = checkedElementCount(shape), let size = multiplied(count, dtype.byteSize),
+            size == bytes.count else {
+            throw CheckpointError(path: "(in memory)", tensor: name,
+                reason: "shape \(shape) of \(dtype.rawValue) does not match \(bytes.count) bytes")
         }
         (self.name, self.dtype, self.shape, self.bytes) = (name, dtype, shape, bytes)
     }
@@ -119,7 +121,8 @@ public struct StoredTensor: Sendable, Equatable {
         func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
         for v in integers {
             guard range.contains(Double(v)) || dtype == .I64 else {
-                throw CheckpointError(path: "(writing)", tensor: name, reason: "value \(v) does not fit \(dtype.rawValue)")
+                throw CheckpointError(path: "(writing)", tensor: name,
+                    reason: "value \(v) does not fit \(dtype.rawValue)")
             }
             switch dtype {
             case .I8: append(Int8(v))
@@ -196,7 +199,8 @@ func checkedElementCount(_ shape: [Int]) -> Int? {
 func jsonWholeNumber(_ value: Any) -> Int? {
     guard let number = value as? NSNumber else { return nil }
     let double = number.doubleValue
-    guard double.isFinite, double >= 0, double <= 4_611_686_018_427_387_904, double.rounded() == double else { return nil }
+    guard double.isFinite, double >= 0, double <= 4_611_686_018_427_387_904,
+        double.rounded() == double else { return nil }
     let integer = number.int64Value
     return Double(integer) == double ? Int(integer) : nil
 }

@@ -19,7 +19,8 @@ public struct SafetensorsFile: @unchecked Sendable {
     /// Reads and validates a safetensors file (memory-mapped: tensors are read from the page cache on use).
     public static func read(_ url: URL) throws -> SafetensorsFile {
         let path = url.path
-        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError(path: path, reason: "the file does not exist") }
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError(path: path,
+                                                                                        reason: "the file does not exist") }
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw CheckpointError(path: path, reason: "cannot be read (\(error.localizedDescription))")
@@ -29,7 +30,9 @@ public struct SafetensorsFile: @unchecked Sendable {
 
     /// Validates safetensors bytes (what `read` does after mapping the file; the fuzz target's entry).
     public static func parse(_ data: Data, path: String) throws -> SafetensorsFile {
-        func fail(_ reason: String, _ tensor: String? = nil) -> CheckpointError { CheckpointError(path: path, tensor: tensor, reason: reason) }
+        func fail(_ reason: String,
+                  _ tensor: String? = nil) -> CheckpointError { CheckpointError(path: path,
+                                                                                tensor: tensor, reason: reason) }
         guard data.count >= 8 else { throw fail("only \(data.count) bytes: too short for the 8-byte header length (truncated?)") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(data.count - 8) else {
@@ -64,7 +67,8 @@ public struct SafetensorsFile: @unchecked Sendable {
             let shape = rawShape.compactMap(jsonWholeNumber)
             guard shape.count == rawShape.count else { throw fail("shape \(rawShape) is not a list of whole numbers ≥ 0", name) }
             guard let rawOffsets = fields["data_offsets"] as? [Any], rawOffsets.count == 2,
-                  let begin = jsonWholeNumber(rawOffsets[0]), let end = jsonWholeNumber(rawOffsets[1]), begin <= end else {
+                  let begin = jsonWholeNumber(rawOffsets[0]),
+                      let end = jsonWholeNumber(rawOffsets[1]), begin <= end else {
                 throw fail("data_offsets is not [begin, end] with whole numbers 0 ≤ begin ≤ end", name)
             }
             guard end <= bufferSize else {
@@ -125,14 +129,16 @@ public struct SafetensorsFile: @unchecked Sendable {
         var offset = 0
         for tensor in tensors {
             if header[tensor.name] != nil || tensor.name == "__metadata__" {
-                throw CheckpointError(path: url.path, tensor: tensor.name, reason: "appears twice (or is a reserved name)")
+                throw CheckpointError(path: url.path, tensor: tensor.name,
+                                      reason: "appears twice (or is a reserved name)")
             }
             header[tensor.name] = ["dtype": tensor.dtype.rawValue, "shape": tensor.shape,
                                    "data_offsets": [offset, offset + tensor.bytes.count]] as [String: Any]
             offset += tensor.bytes.count
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))  // pad with spaces to 8 bytes
+        json.append(contentsOf: [UInt8](repeating: 0x20,
+                                        count: (8 - json.count % 8) % 8))  // pad with spaces to 8 bytes
         var file = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(json)

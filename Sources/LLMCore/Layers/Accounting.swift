@@ -22,20 +22,23 @@ public struct ModelAccounting: Sendable {
 
     /// Parameters per component, from the formulas above.
     public var components: [ParameterCount] {
-        let c = config.embeddingSize, d = config.headSize, h = config.heads, g = config.kvHeads, f = config.mlpHiddenSize
+        let c = config.embeddingSize, d = config.headSize, h = config.heads,
+            g = config.kvHeads, f = config.mlpHiddenSize
         let b = config.bias ? 1 : 0
         let normSize = c * (config.norm == .layerNorm && config.bias ? 2 : 1)
         let attention = c * (h + 2 * g) * d + b * (h + 2 * g) * d + h * d * c + b * c
         let mlp = config.mlp == .gelu ? 2 * c * f + b * (f + c) : 3 * c * f + b * (2 * f + c)
         let l = config.layers
         var parts = [ParameterCount(component: "token embeddings (V·C)", count: config.vocabularySize * c)]
-        if config.positions == .learned { parts.append(ParameterCount(component: "position embeddings (Tmax·C)", count: config.contextLength * c)) }
+        if config.positions == .learned { parts.append(ParameterCount(component: "position embeddings (Tmax·C)",
+                                                       count: config.contextLength * c)) }
         parts += [
             ParameterCount(component: "attention × \(l)", count: l * attention),
             ParameterCount(component: "MLP (\(config.mlp.rawValue)) × \(l)", count: l * mlp),
             ParameterCount(component: "norms (2 per block + final)", count: (2 * l + 1) * normSize),
         ]
-        if !config.tiedEmbeddings { parts.append(ParameterCount(component: "LM head (V·C, untied)", count: config.vocabularySize * c)) }
+        if !config.tiedEmbeddings { parts.append(ParameterCount(component: "LM head (V·C, untied)",
+                                                 count: config.vocabularySize * c)) }
         return parts
     }
 
@@ -44,7 +47,8 @@ public struct ModelAccounting: Sendable {
     /// Parameters that take part in matrix products: all but embeddings looked up (tokens, positions) and
     /// norms — plus the token embeddings again when tied, since the LM head multiplies by them.
     public var matmulParameters: Int {
-        let c = config.embeddingSize, d = config.headSize, h = config.heads, g = config.kvHeads, f = config.mlpHiddenSize
+        let c = config.embeddingSize, d = config.headSize, h = config.heads,
+            g = config.kvHeads, f = config.mlpHiddenSize
         let perBlock = c * (h + 2 * g) * d + h * d * c + (config.mlp == .gelu ? 2 : 3) * c * f
         return config.layers * perBlock + config.vocabularySize * c
     }

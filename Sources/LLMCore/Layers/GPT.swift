@@ -14,23 +14,28 @@ public final class GPT: ParameterContainer {
     /// A freshly initialised model (GPT-2 initialisation: N(0, 0.02), residual projections 0.02/√(2L)).
     /// Throws `CourseError.invalidValue` for an unusable config.
     public init(_ config: GPTConfig, seed: UInt64) throws {
-        if let problem = config.problems.first { throw CourseError.invalidValue(name: "model config", value: "", expected: problem) }
+        if let problem = config.problems.first { throw CourseError.invalidValue(name: "model config",
+                                                                                value: "", expected: problem) }
         self.config = config
         var generator = SeededGenerator(seed: seed)
         let (v, c) = (config.vocabularySize, config.embeddingSize)
-        tokenEmbedding = .parameter(.randomNormal([v, c], standardDeviation: 0.02, using: &generator), name: "tok_embeddings.weight")
+        tokenEmbedding = .parameter(.randomNormal([v, c], standardDeviation: 0.02, using: &generator),
+                                    name: "tok_embeddings.weight")
         switch config.positions {
         case .learned:
-            positionEmbedding = .parameter(.randomNormal([config.contextLength, c], standardDeviation: 0.02, using: &generator),
+            positionEmbedding = .parameter(.randomNormal([config.contextLength, c],
+                                                         standardDeviation: 0.02, using: &generator),
                                            name: "pos_embeddings.weight")
         case .sinusoidal:
-            positionEmbedding = Variable(GPT.sinusoidalTable(length: config.contextLength, size: c), name: "pos_embeddings.sinusoidal")
+            positionEmbedding = Variable(GPT.sinusoidalTable(length: config.contextLength, size: c),
+                                         name: "pos_embeddings.sinusoidal")
         case .rotary:
             positionEmbedding = nil
         }
         blocks = (0..<config.layers).map { Block("blocks.\($0)", config: config, generator: &generator) }
         finalNorm = Norm("norm_f", kind: config.norm, size: c, bias: config.bias, epsilon: config.normEpsilon)
-        lmHead = config.tiedEmbeddings ? nil : .parameter(.randomNormal([v, c], standardDeviation: 0.02, using: &generator), name: "lm_head.weight")
+        lmHead = config.tiedEmbeddings ? nil : .parameter(.randomNormal([v, c], standardDeviation: 0.02,
+                                                                        using: &generator), name: "lm_head.weight")
     }
 
     /// Vaswani et al.'s fixed positions: PE[t, 2i] = sin(t / 10000^(2i/C)), PE[t, 2i + 1] = cos(…).
@@ -98,21 +103,24 @@ public final class GPT: ParameterContainer {
     }
 
     /// `logits(ids, tape)`: the model as a function, (B, T) ids → (B, T, V) logits.
-    public func callAsFunction(_ ids: [[Int]], _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil) -> Variable {
+    public func callAsFunction(_ ids: [[Int]], _ tape: Tape, causal: Bool = true,
+                               keyMask: [[Bool]]? = nil) -> Variable {
         logits(ids, tape, causal: causal, keyMask: keyMask)
     }
 
     /// Every linear layer of the blocks, in model order (what LoRA and quantization walk).
     public var linearLayers: [Linear] {
         blocks.flatMap { block in
-            [block.attention.qkv, block.attention.projection, block.mlp.first] + (block.mlp.up.map { [$0] } ?? []) + [block.mlp.last]
+            [block.attention.qkv, block.attention.projection,
+             block.mlp.first] + (block.mlp.up.map { [$0] } ?? []) + [block.mlp.last]
         }
     }
 
     /// Every parameter with its checkpoint name, frozen or not (a fixed sinusoidal table is not one).
     public var namedParameters: [(String, Variable)] {
         var all = [(tokenEmbedding.name, tokenEmbedding)]
-        if let positionEmbedding, config.positions == .learned { all.append((positionEmbedding.name, positionEmbedding)) }
+        if let positionEmbedding,
+            config.positions == .learned { all.append((positionEmbedding.name, positionEmbedding)) }
         for block in blocks { all += block.namedParameters }
         all += finalNorm.namedParameters
         if let lmHead { all.append((lmHead.name, lmHead)) }

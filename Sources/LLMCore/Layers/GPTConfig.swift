@@ -43,8 +43,10 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     }
 
     /// GPT-2's recipe: LayerNorm, learned positions, GELU MLP (4·C), multi-head attention, biases, tied embeddings.
-    public static func gpt2Style(vocabularySize: Int, contextLength: Int, layers: Int, heads: Int, embeddingSize: Int) -> GPTConfig {
-        GPTConfig(vocabularySize: vocabularySize, contextLength: contextLength, layers: layers, heads: heads, kvHeads: heads,
+    public static func gpt2Style(vocabularySize: Int, contextLength: Int, layers: Int, heads: Int,
+                                 embeddingSize: Int) -> GPTConfig {
+        GPTConfig(vocabularySize: vocabularySize, contextLength: contextLength, layers: layers,
+                  heads: heads, kvHeads: heads,
                   embeddingSize: embeddingSize, mlpHiddenSize: 4 * embeddingSize, norm: .layerNorm, positions: .learned,
                   mlp: .gelu, tiedEmbeddings: true, bias: true, normEpsilon: 1e-5, ropeBase: 10_000)
     }
@@ -56,7 +58,8 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         let hidden = (8 * embeddingSize / 3 + 63) / 64 * 64
         return GPTConfig(vocabularySize: vocabularySize, contextLength: contextLength, layers: layers, heads: heads,
                          kvHeads: kvHeads, embeddingSize: embeddingSize, mlpHiddenSize: hidden, norm: .rmsNorm,
-                         positions: .rotary, mlp: .swiglu, tiedEmbeddings: false, bias: false, normEpsilon: 1e-5, ropeBase: 10_000)
+                         positions: .rotary, mlp: .swiglu, tiedEmbeddings: false, bias: false,
+                         normEpsilon: 1e-5, ropeBase: 10_000)
     }
 
     /// The course's sizes: 'tiny' (seconds per hundred steps) and 'small' (the course model, minutes).
@@ -64,15 +67,19 @@ public struct GPTConfig: Codable, Equatable, Sendable {
 
     public static func gpt2Style(_ size: Size, vocabularySize: Int? = nil) -> GPTConfig {
         switch size {
-        case .tiny: return gpt2Style(vocabularySize: vocabularySize ?? 512, contextLength: 128, layers: 4, heads: 4, embeddingSize: 128)
-        case .small: return gpt2Style(vocabularySize: vocabularySize ?? 4096, contextLength: 256, layers: 6, heads: 6, embeddingSize: 384)
+        case .tiny: return gpt2Style(vocabularySize: vocabularySize ?? 512, contextLength: 128, layers: 4,
+                                     heads: 4, embeddingSize: 128)
+        case .small: return gpt2Style(vocabularySize: vocabularySize ?? 4096, contextLength: 256, layers: 6,
+                                      heads: 6, embeddingSize: 384)
         }
     }
 
     public static func llamaStyle(_ size: Size, vocabularySize: Int? = nil) -> GPTConfig {
         switch size {
-        case .tiny: return llamaStyle(vocabularySize: vocabularySize ?? 512, contextLength: 128, layers: 4, heads: 4, kvHeads: 2, embeddingSize: 128)
-        case .small: return llamaStyle(vocabularySize: vocabularySize ?? 4096, contextLength: 256, layers: 6, heads: 6, kvHeads: 2, embeddingSize: 384)
+        case .tiny: return llamaStyle(vocabularySize: vocabularySize ?? 512, contextLength: 128, layers: 4, heads: 4,
+                                      kvHeads: 2, embeddingSize: 128)
+        case .small: return llamaStyle(vocabularySize: vocabularySize ?? 4096, contextLength: 256, layers: 6, heads: 6,
+                                       kvHeads: 2, embeddingSize: 384)
         }
     }
 
@@ -96,7 +103,8 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         // config.json is refused in words instead of overflowing (release builds have no overflow traps)
         // or failing to allocate terabytes.
         let limits: [(String, Int, Int)] = [
-            ("vocab_size", vocabularySize, 1 << 22), ("context_length", contextLength, 1 << 20), ("n_layer", layers, 1024),
+            ("vocab_size", vocabularySize, 1 << 22), ("context_length", contextLength, 1 << 20),
+                ("n_layer", layers, 1024),
             ("n_head", heads, 1024), ("n_kv_head", kvHeads, 1024), ("n_embd", embeddingSize, 1 << 16),
             ("mlp_hidden", mlpHiddenSize, 1 << 18)]
         for (name, value, limit) in limits where value < 1 || value > limit {

@@ -67,7 +67,8 @@ public final class Norm: ParameterContainer {
     public func callAsFunction(_ x: Variable, _ tape: Tape) -> Variable {
         switch kind {
         case .layerNorm:
-            return tape.layerNorm(x, weight: weight, bias: bias ?? Variable(Tensor(zeros: weight.shape)), epsilon: epsilon)
+            return tape.layerNorm(x, weight: weight,
+                                  bias: bias ?? Variable(Tensor(zeros: weight.shape)), epsilon: epsilon)
         case .rmsNorm:
             return tape.rmsNorm(x, weight: weight, epsilon: epsilon)
         }
@@ -129,13 +130,18 @@ public final class MLP: ParameterContainer {
         let residual = 0.02 / (2 * Float(config.layers)).squareRoot()
         switch config.mlp {
         case .gelu:
-            first = Linear("\(name).fc", inputs: c, outputs: hidden, bias: config.bias, standardDeviation: 0.02, generator: &generator)
+            first = Linear("\(name).fc", inputs: c, outputs: hidden, bias: config.bias,
+                standardDeviation: 0.02, generator: &generator)
             up = nil
-            last = Linear("\(name).proj", inputs: hidden, outputs: c, bias: config.bias, standardDeviation: residual, generator: &generator)
+            last = Linear("\(name).proj", inputs: hidden, outputs: c, bias: config.bias,
+                standardDeviation: residual, generator: &generator)
         case .swiglu:
-            first = Linear("\(name).gate", inputs: c, outputs: hidden, bias: config.bias, standardDeviation: 0.02, generator: &generator)
-            up = Linear("\(name).up", inputs: c, outputs: hidden, bias: config.bias, standardDeviation: 0.02, generator: &generator)
-            last = Linear("\(name).down", inputs: hidden, outputs: c, bias: config.bias, standardDeviation: residual, generator: &generator)
+            first = Linear("\(name).gate", inputs: c, outputs: hidden, bias: config.bias,
+                standardDeviation: 0.02, generator: &generator)
+            up = Linear("\(name).up", inputs: c, outputs: hidden, bias: config.bias,
+                standardDeviation: 0.02, generator: &generator)
+            last = Linear("\(name).down", inputs: hidden, outputs: c, bias: config.bias,
+                standardDeviation: residual, generator: &generator)
         }
     }
 
@@ -156,9 +162,11 @@ public final class Block: ParameterContainer {
     public let norm1: Norm, attention: SelfAttention, norm2: Norm, mlp: MLP
 
     public init(_ name: String, config: GPTConfig, generator: inout SeededGenerator) {
-        norm1 = Norm("\(name).norm1", kind: config.norm, size: config.embeddingSize, bias: config.bias, epsilon: config.normEpsilon)
+        norm1 = Norm("\(name).norm1", kind: config.norm, size: config.embeddingSize, bias: config.bias,
+            epsilon: config.normEpsilon)
         attention = SelfAttention("\(name).attn", config: config, generator: &generator)
-        norm2 = Norm("\(name).norm2", kind: config.norm, size: config.embeddingSize, bias: config.bias, epsilon: config.normEpsilon)
+        norm2 = Norm("\(name).norm2", kind: config.norm, size: config.embeddingSize, bias: config.bias,
+            epsilon: config.normEpsilon)
         mlp = MLP("\(name).mlp", config: config, generator: &generator)
     }
 

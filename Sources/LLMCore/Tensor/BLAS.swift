@@ -38,14 +38,16 @@ public enum BLAS {
             if m >= n || m >= 2 * Parallel.threads {
                 Parallel.forEach(m, minimumPerWorker: 16, callsBLAS: true) { rows in
                     let aStart = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
-                    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+                                transposeB ? CblasTrans : CblasNoTrans,
                                 Int32(rows.count), Int32(n), Int32(k), alpha, aStart, Int32(lda), b, Int32(ldb),
                                 beta, c + rows.lowerBound * ldc, Int32(ldc))
                 }
             } else {
                 Parallel.forEach(n, minimumPerWorker: 16, callsBLAS: true) { columns in
                     let bStart = transposeB ? b + columns.lowerBound * ldb : b + columns.lowerBound
-                    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+                                transposeB ? CblasTrans : CblasNoTrans,
                                 Int32(m), Int32(columns.count), Int32(k), alpha, a, Int32(lda), bStart, Int32(ldb),
                                 beta, c + columns.lowerBound, Int32(ldc))
                 }

@@ -73,8 +73,10 @@ public enum Kernels {
     }
 
     /// `dX[i] (+)= dY[i] · F′(x[i])`: `accumulate` false writes, true adds.
-    public static func activationGradient<F: ActivationFunction>(_: F.Type, _ dY: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-                                                                 into dX: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool) {
+    public static func activationGradient<F: ActivationFunction>(_: F.Type, _ dY: UnsafePointer<Float>,
+                                                                 _ x: UnsafePointer<Float>,
+                                                                 into dX: UnsafeMutablePointer<Float>,
+                                                                     count: Int, accumulate: Bool) {
         Parallel.forEach(count, minimumPerWorker: elementsPerWorker) { range in
             var i = range.lowerBound
             while i < range.upperBound {
@@ -105,7 +107,8 @@ public enum Kernels {
 
     /// `y += α·x` inline, for short rows where a BLAS call costs more than the work.
     @inline(__always)
-    public static func axpyInline(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    public static func axpyInline(_ alpha: Float, _ x: UnsafePointer<Float>,
+                                  _ y: UnsafeMutablePointer<Float>, count: Int) {
         forLanes(count) { i, n in storeLanes(loadLanes(y + i, n) + alpha * loadLanes(x + i, n), y + i, n) }
     }
 
@@ -116,7 +119,8 @@ public enum Kernels {
 
     /// out[j] += Σ_c x[c·width + j]: the gradient of a broadcast operand, summed over its copies. Workers
     /// split the columns, so no two write the same element.
-    public static func sumCopies(_ x: UnsafePointer<Float>, copies: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+    public static func sumCopies(_ x: UnsafePointer<Float>, copies: Int, width: Int,
+                                 into out: UnsafeMutablePointer<Float>) {
         Parallel.forEach(width, minimumPerWorker: max(16, elementsPerWorker / max(copies, 1))) { columns in
             for copy in 0..<copies {
                 let row = x + copy * width
@@ -223,7 +227,8 @@ public enum Kernels {
     /// as max + log Σ e^{x − max} so that no exponential overflows.
     @inline(__always)
     @discardableResult
-    public static func softmaxRow(_ row: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) -> Float {
+    public static func softmaxRow(_ row: UnsafePointer<Float>,
+                                  _ out: UnsafeMutablePointer<Float>, count: Int) -> Float {
         let maximum = rowMax(row, count)
         var i = 0, total = Float16x()
         while i + 16 <= count {

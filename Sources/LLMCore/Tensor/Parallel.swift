@@ -84,7 +84,8 @@ public enum Parallel {
     ///   - callsBLAS: set when `body` calls BLAS; OpenBLAS then runs single-threaded inside the loop.
     ///   - fineGrained: the loop is short (microseconds) and comes in long series, as in batch-1
     ///     decoding's ~30 matrix-vector products per token: run it on the spinning `WorkerPool`.
-    public static func forEach(_ count: Int, minimumPerWorker: Int = 1, callsBLAS: Bool = false, fineGrained: Bool = false,
+    public static func forEach(_ count: Int, minimumPerWorker: Int = 1, callsBLAS: Bool = false,
+                               fineGrained: Bool = false,
                                _ body: (Range<Int>) -> Void) {
         let chunks = insideWorker ? 1 : min(threads, count / max(1, minimumPerWorker))
         if chunks <= 1 {

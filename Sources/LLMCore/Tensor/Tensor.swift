@@ -22,7 +22,8 @@ final class TensorStorage: @unchecked Sendable {
         pointer.update(from: other.pointer, count: count)
     }
 
-    deinit { BufferPool.shared.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride) }
+    deinit { BufferPool.shared.release(UnsafeMutableRawPointer(pointer),
+                                       bytes: max(count, 1) * MemoryLayout<Float>.stride) }
 }
 
 /// A row-major array of `Float` with a shape, e.g. `[B, T, C]`.
@@ -107,12 +108,14 @@ public struct Tensor: @unchecked Sendable {
     /// The row-major offset of a full index: Σ index[d] · stride[d].
     func offset(of index: [Int]) -> Int {
         if index.count != shape.count {
-            shapeFailure("Tensor.subscript", "index \(index) has \(index.count) dimensions, shape \(shape) has \(shape.count)")
+            shapeFailure("Tensor.subscript",
+                         "index \(index) has \(index.count) dimensions, shape \(shape) has \(shape.count)")
         }
         var offset = 0
         for (dimension, (i, size)) in zip(index, shape).enumerated() {
             if i < 0 || i >= size {
-                shapeFailure("Tensor.subscript", "index \(i) out of range 0..<\(size) in dimension \(dimension) of shape \(shape)")
+                shapeFailure("Tensor.subscript",
+                             "index \(i) out of range 0..<\(size) in dimension \(dimension) of shape \(shape)")
             }
             offset = offset * size + i
         }

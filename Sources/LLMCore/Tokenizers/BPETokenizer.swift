@@ -70,7 +70,8 @@ public struct BPETokenizer: Sendable {
         var singles = [Int32](repeating: -1, count: 256)
         for b in 0..<256 { singles[b] = rank[[UInt8(b)]] ?? -1 }
         if let missing = singles.firstIndex(of: -1) {
-            throw TokenizerError.corruptFile(path: "(tokens)", line: 0, reason: "byte \(missing) has no token; every byte needs one")
+            throw TokenizerError.corruptFile(path: "(tokens)", line: 0,
+                reason: "byte \(missing) has no token; every byte needs one")
         }
         byteToken = singles
         var pairs: [UInt64: Int32] = [:]
@@ -85,7 +86,8 @@ public struct BPETokenizer: Sendable {
     }
 
     @inline(__always)
-    static func key(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
+    static func key(_ a: Int32,
+                    _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
 
     /// Ordinary tokens plus special tokens: ids are 0..<vocabularySize.
     public var vocabularySize: Int { max(tokens.count, (specialTokens.values.max() ?? -1) + 1) }

@@ -74,7 +74,8 @@ struct PieceCache {
         for i in old.0.indices where old.1[i] >= 0 {
             var s = Int(truncatingIfNeeded: old.0[i]) & mask
             while keyStart[s] >= 0 { s = (s + 1) & mask }
-            (hashes[s], keyStart[s], keyLength[s], idStart[s], idCount[s]) = (old.0[i], old.1[i], old.2[i], old.3[i], old.4[i])
+            (hashes[s], keyStart[s], keyLength[s], idStart[s], idCount[s]) = (old.0[i], old.1[i],
+                                                                              old.2[i], old.3[i], old.4[i])
         }
     }
 }

@@ -54,7 +54,8 @@ extension BPETokenizer {
     /// Reads a tokenizer saved by `save(to:)`. A missing, truncated or corrupt file is rejected with its
     /// path, the line number and the reason.
     public static func load(from folder: URL) throws -> BPETokenizer {
-        let rankURL = folder.appendingPathComponent(rankFileName), configURL = folder.appendingPathComponent(configFileName)
+        let rankURL = folder.appendingPathComponent(rankFileName),
+            configURL = folder.appendingPathComponent(configFileName)
         for url in [rankURL, configURL] where !FileManager.default.fileExists(atPath: url.path) {
             throw TokenizerError.corruptFile(path: url.path, line: 0, reason: "the file does not exist")
         }
@@ -71,20 +72,25 @@ extension BPETokenizer {
     /// Builds a tokenizer from the two files' bytes (what `load` does after reading them; the fuzz
     /// target's entry). Every field is checked: special ids are whole numbers after the ordinary tokens,
     /// distinct and below `maximumVocabularySize`, and `vocab_size` agrees with them.
-    public static func parse(ranks rankData: Data, config configData: Data, rankPath: String, configPath: String) throws -> BPETokenizer {
+    public static func parse(ranks rankData: Data, config configData: Data, rankPath: String,
+                             configPath: String) throws -> BPETokenizer {
         guard let config = try? JSONDecoder().decode(TokenizerConfig.self, from: configData) else {
-            throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "not a tokenizer config (JSON with pattern, special_tokens, vocab_size)")
+            throw TokenizerError.corruptFile(path: configPath, line: 1,
+                                             reason: "not a tokenizer config (JSON with pattern, special_tokens, vocab_size)")
         }
         guard let pattern = PreTokenizerPattern.allCases.first(where: { $0.regex == config.pattern }) else {
-            throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "unsupported pattern; this course implements the cl100k and gpt2 patterns only")
+            throw TokenizerError.corruptFile(path: configPath, line: 1,
+                                             reason: "unsupported pattern; this course implements the cl100k and gpt2 patterns only")
         }
         let tokens = try readRanks(rankData, path: rankPath)
         for (text, id) in config.specialTokens.sorted(by: { $0.value < $1.value }) {
             if id < tokens.count || text.isEmpty {
-                throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "special token '\(text)' has id \(id), which an ordinary token already uses (ids from \(tokens.count) on are free)")
+                throw TokenizerError.corruptFile(path: configPath, line: 1,
+                                                 reason: "special token '\(text)' has id \(id), which an ordinary token already uses (ids from \(tokens.count) on are free)")
             }
             if id >= maximumVocabularySize {
-                throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "special token '\(text)' has id \(id), beyond the \(maximumVocabularySize) ids a tokenizer may have")
+                throw TokenizerError.corruptFile(path: configPath, line: 1,
+                                                 reason: "special token '\(text)' has id \(id), beyond the \(maximumVocabularySize) ids a tokenizer may have")
             }
         }
         if Set(config.specialTokens.values).count != config.specialTokens.count {
@@ -97,7 +103,8 @@ extension BPETokenizer {
             throw TokenizerError.corruptFile(path: rankPath, line: 0, reason: reason)
         }
         if tokenizer.vocabularySize != config.vocabularySize {
-            throw TokenizerError.corruptFile(path: configPath, line: 1, reason: "vocab_size is \(config.vocabularySize) but the ranks and special tokens give \(tokenizer.vocabularySize)")
+            throw TokenizerError.corruptFile(path: configPath, line: 1,
+                                             reason: "vocab_size is \(config.vocabularySize) but the ranks and special tokens give \(tokenizer.vocabularySize)")
         }
         return tokenizer
     }
@@ -118,25 +125,32 @@ extension BPETokenizer {
             let number = index + 1
             let fields = line.split(separator: " ")
             guard fields.count == 2 else {
-                throw TokenizerError.corruptFile(path: url.path, line: number, reason: "expected 'base64 rank', got \(fields.count) field(s)")
+                throw TokenizerError.corruptFile(path: url.path, line: number,
+                                                 reason: "expected 'base64 rank', got \(fields.count) field(s)")
             }
             guard let bytes = Data(base64Encoded: String(fields[0])), !bytes.isEmpty else {
-                throw TokenizerError.corruptFile(path: url.path, line: number, reason: "'\(fields[0])' is not base64 of a non-empty byte string")
+                throw TokenizerError.corruptFile(path: url.path, line: number,
+                                                 reason: "'\(fields[0])' is not base64 of a non-empty byte string")
             }
             guard let rank = Int(fields[1]) else {
-                throw TokenizerError.corruptFile(path: url.path, line: number, reason: "rank '\(fields[1])' is not a whole number")
+                throw TokenizerError.corruptFile(path: url.path, line: number,
+                                                 reason: "rank '\(fields[1])' is not a whole number")
             }
             guard rank == tokens.count else {
-                throw TokenizerError.corruptFile(path: url.path, line: number, reason: "rank \(rank) out of order (expected \(tokens.count))")
+                throw TokenizerError.corruptFile(path: url.path, line: number,
+                                                 reason: "rank \(rank) out of order (expected \(tokens.count))")
             }
             guard seen.insert([UInt8](bytes)).inserted else {
-                throw TokenizerError.corruptFile(path: url.path, line: number, reason: "the byte string of rank \(rank) appears twice")
+                throw TokenizerError.corruptFile(path: url.path, line: number,
+                                                 reason: "the byte string of rank \(rank) appears twice")
             }
             tokens.append([UInt8](bytes))
         }
-        if tokens.isEmpty { throw TokenizerError.corruptFile(path: url.path, line: 1, reason: "the file has no tokens") }
+        if tokens.isEmpty { throw TokenizerError.corruptFile(path: url.path, line: 1,
+                                                             reason: "the file has no tokens") }
         if tokens.count > maximumVocabularySize {
-            throw TokenizerError.corruptFile(path: url.path, line: tokens.count, reason: "more than \(maximumVocabularySize) tokens")
+            throw TokenizerError.corruptFile(path: url.path, line: tokens.count,
+                                             reason: "more than \(maximumVocabularySize) tokens")
         }
         return tokens
     }

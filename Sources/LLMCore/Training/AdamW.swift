@@ -32,7 +32,8 @@ public final class AdamW: Optimizer {
     }
 
     public func state() -> [(String, Tensor)] {
-        parameters.indices.flatMap { k in [("m.\(parameters[k].name)", first[k]), ("v.\(parameters[k].name)", second[k])] }
+        parameters.indices.flatMap { k in [("m.\(parameters[k].name)", first[k]),
+                                    ("v.\(parameters[k].name)", second[k])] }
     }
 
     public func restore(_ tensors: [String: Tensor], step: Int) throws {

@@ -95,9 +95,11 @@ public struct MaskedExamples: BatchSource {
     /// Throws when a split is empty or an example has no scored token within `length` + 1 tokens.
     public init(train: [MaskedExample], validation: [MaskedExample], batchSize: Int, length: Int, padding: Int) throws {
         for (name, split) in [("training", train), ("validation", validation)] {
-            if split.isEmpty { throw CourseError.invalidValue(name: "\(name) examples", value: "(none)", expected: "at least one example") }
+            if split.isEmpty { throw CourseError.invalidValue(name: "\(name) examples", value: "(none)",
+                expected: "at least one example") }
             if let bad = split.firstIndex(where: { $0.tokens.count != $0.scored.count || !$0.scored.prefix(length + 1).dropFirst().contains(true) }) {
-                throw CourseError.invalidValue(name: "\(name) example \(bad)", value: "(no scored token after the first in \(length + 1))",
+                throw CourseError.invalidValue(name: "\(name) example \(bad)",
+                    value: "(no scored token after the first in \(length + 1))",
                                                expected: "a response that starts within the context (shorten the prompt)")
             }
         }
@@ -150,9 +152,11 @@ public struct LabelledExamples: BatchSource {
     public init(train: [(tokens: [Int], label: Int)], validation: [(tokens: [Int], label: Int)],
                 batchSize: Int, length: Int, padding: Int) throws {
         for (name, split) in [("training", train), ("validation", validation)] {
-            if split.isEmpty { throw CourseError.invalidValue(name: "\(name) examples", value: "(none)", expected: "at least one example") }
+            if split.isEmpty { throw CourseError.invalidValue(name: "\(name) examples", value: "(none)",
+                expected: "at least one example") }
             if let bad = split.firstIndex(where: { $0.tokens.isEmpty }) {
-                throw CourseError.invalidValue(name: "\(name) example \(bad)", value: "(no tokens)", expected: "at least one token")
+                throw CourseError.invalidValue(name: "\(name) example \(bad)", value: "(no tokens)",
+                    expected: "at least one token")
             }
         }
         (self.train, self.validation) = (train, validation)
@@ -201,7 +205,8 @@ public struct PreferencePairs: BatchSource {
     public init(train: [Pair], validation: [Pair], batchSize: Int, length: Int, padding: Int) throws {
         (self.train, self.validation) = (train, validation)
         func examples(_ pairs: [Pair]) -> [MaskedExample] {
-            pairs.flatMap { [MaskedExample(prompt: $0.prompt, response: $0.chosen), MaskedExample(prompt: $0.prompt, response: $0.rejected)] }
+            pairs.flatMap { [MaskedExample(prompt: $0.prompt, response: $0.chosen),
+                             MaskedExample(prompt: $0.prompt, response: $0.rejected)] }
         }
         masked = try MaskedExamples(train: examples(train), validation: examples(validation),
                                     batchSize: batchSize, length: length, padding: padding)

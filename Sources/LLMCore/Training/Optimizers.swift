@@ -61,9 +61,11 @@ public final class SGD: Optimizer {
 
 /// A saved optimizer buffer, checked against its parameter's shape.
 func restoredBuffer(_ tensors: [String: Tensor], _ name: String, shape: [Int]) throws -> Tensor {
-    guard let tensor = tensors[name] else { throw CheckpointError(path: "optimizer state", tensor: name, reason: "is missing") }
+    guard let tensor = tensors[name] else { throw CheckpointError(path: "optimizer state",
+                                                                  tensor: name, reason: "is missing") }
     guard tensor.shape == shape else {
-        throw CheckpointError(path: "optimizer state", tensor: name, reason: "has shape \(tensor.shape) but the parameter has \(shape)")
+        throw CheckpointError(path: "optimizer state", tensor: name,
+                              reason: "has shape \(tensor.shape) but the parameter has \(shape)")
     }
     return tensor
 }

@@ -24,7 +24,8 @@ public struct PeakProbe {
     /// a peak measurement should (a cold product after a training step ran ~8% slower and would
     /// flatter every ratio).
     public func splitSeconds() -> Double {
-        let product = { BLAS.gemm(transposeA: false, transposeB: false, m: n, n: n, k: n, a: a.base, b: b.base, beta: 0, c: c.base) }
+        let product = { BLAS.gemm(transposeA: false, transposeB: false, m: n, n: n, k: n, a: a.base,
+                                  b: b.base, beta: 0, c: c.base) }
         product()
         return Stopwatch.seconds(product)
     }

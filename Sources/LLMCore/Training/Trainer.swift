@@ -113,14 +113,16 @@ public final class Trainer<Source: BatchSource> {
         self.extras = extras
         self.trainable = trainable ?? (model.trainableParameters + extras.map(\.1).filter(\.requiresGrad))
         if self.trainable.isEmpty || self.trainable.contains(where: { !$0.requiresGrad }) {
-            throw CourseError.invalidValue(name: "trainable parameters", value: "(\(self.trainable.count), some frozen)",
+            throw CourseError.invalidValue(name: "trainable parameters",
+                                           value: "(\(self.trainable.count), some frozen)",
                                            expected: "at least one parameter, none of them frozen")
         }
         self.config = config
         self.checkpointFolder = checkpointFolder
         switch config.optimizer {
         case .sgd: optimizer = SGD(self.trainable, learningRate: config.learningRate, momentum: 0.9)
-        case .adamw: optimizer = AdamW(self.trainable, learningRate: config.learningRate, weightDecay: config.weightDecay)
+        case .adamw: optimizer = AdamW(self.trainable, learningRate: config.learningRate,
+                                       weightDecay: config.weightDecay)
         }
         schedule = CosineSchedule(peak: config.learningRate, minimum: config.minimumLearningRate,
                                   warmup: config.warmupSteps, total: config.steps)

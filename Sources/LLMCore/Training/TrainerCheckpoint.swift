@@ -21,7 +21,8 @@ extension Trainer {
         try? manager.removeItem(at: partial)
         try Checkpoint.save(model, to: partial)
         if !extras.isEmpty {
-            try SafetensorsFile.write(extras.map { ($0.0, $0.1.value) }, to: partial.appendingPathComponent(Self.extrasFileName))
+            try SafetensorsFile.write(extras.map { ($0.0, $0.1.value) },
+                                      to: partial.appendingPathComponent(Self.extrasFileName))
         }
         try SafetensorsFile.write(optimizer.state(), metadata: ["step": "\(optimizer.step)"],
                                   to: partial.appendingPathComponent(Self.optimizerFileName))
@@ -48,7 +49,8 @@ extension Trainer {
                               makeSource: (GPT, TrainingConfig) throws -> Source) throws -> Trainer {
         let manager = FileManager.default
         var source = folder
-        if !manager.fileExists(atPath: folder.path), manager.fileExists(atPath: folder.appendingPathExtension("previous").path) {
+        if !manager.fileExists(atPath: folder.path),
+            manager.fileExists(atPath: folder.appendingPathExtension("previous").path) {
             source = folder.appendingPathExtension("previous")
         }
         let model = try Checkpoint.load(from: source)
@@ -62,7 +64,8 @@ extension Trainer {
             for (name, parameter) in extras {
                 let tensor = try file.tensor(name)
                 guard tensor.shape == parameter.shape else {
-                    throw CheckpointError(path: file.path, tensor: name, reason: "has shape \(tensor.shape) but the run needs \(parameter.shape)")
+                    throw CheckpointError(path: file.path, tensor: name,
+                                          reason: "has shape \(tensor.shape) but the run needs \(parameter.shape)")
                 }
                 parameter.value = tensor
             }
@@ -87,7 +90,8 @@ extension Trainer {
 extension Trainer where Source == TokenWindows {
     /// Pretraining: random windows of the model's context from `data`, next-token loss, every parameter.
     public convenience init(model: GPT, data: TokenDataset, config: TrainingConfig, checkpointFolder: URL?) throws {
-        try self.init(model: model, source: TokenWindows(data, batchSize: config.batchSize, length: model.config.contextLength),
+        try self.init(model: model,
+                      source: TokenWindows(data, batchSize: config.batchSize, length: model.config.contextLength),
                       loss: Losses.nextToken, config: config, checkpointFolder: checkpointFolder)
     }
 

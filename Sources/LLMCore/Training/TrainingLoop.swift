@@ -44,7 +44,8 @@ extension Trainer {
         var random = SeededGenerator(seed: config.seed &+ UInt64(state.step))
         let generator = Generator(model: model)
         for temperature in [Float(0), 0.8] {
-            let ids = (try? generator.generate(prompt: [end], maxTokens: count, settings: SamplingSettings(temperature: temperature),
+            let ids = (try? generator.generate(prompt: [end], maxTokens: count,
+                                               settings: SamplingSettings(temperature: temperature),
                                                stopTokens: [end], generator: &random).tokens) ?? []
             let text = ((try? tokenizer.decode(ids)) ?? "").replacingOccurrences(of: "\n", with: " ⏎ ")
             print("    sample (\(temperature == 0 ? "greedy" : "T = \(temperature)")): \(text)")
