@@ -51,8 +51,7 @@ struct TensorsChapter: ParsableCommand {
         let chapter = try ChapterContext(options: options, chapter: "00-tensors")
         let lesson = Lesson(chapter: chapter)
         let text = try lesson.loadText(try corpus.load(default: .english))
-        Console.chapter("Chapter 00 — Tensors and autograd",
-                        subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
+        chapter.banner("Chapter 00 — Tensors and autograd")
 
         lesson.tensors()                                            // 0.1
         lesson.matrixProducts()                                     // 0.2
@@ -140,7 +139,8 @@ struct Lesson {
             ["three loops", Format.fixed(naiveSeconds * 1000, 2) + " ms", Format.fixed(flops / naiveSeconds / 1e9, 2)],
             ["cblas_sgemm", Format.fixed(blasSeconds * 1000, 3) + " ms", Format.fixed(flops / blasSeconds / 1e9, 1)],
         ])
-        print("  \(size)×\(size)×\(size): largest difference between the two = \(String(format: "%.1e", difference)) (Float rounding, different summation order)")
+        print("  \(size)×\(size)×\(size): largest difference between the two = \(String(format: "%.1e", difference)) " +
+              "(Float rounding, different summation order)")
     }
 
     // MARK: - 0.3 What a gradient is
@@ -176,7 +176,8 @@ struct Lesson {
         }
         Console.printTable(["h", "forward", "central"], rows)
         let best = zip(steps, centralErrors).min { $0.1 < $1.1 }!
-        print("  exact f′(1.5) = 6.75; smallest central error \(String(format: "%.1e", best.1)) at h = \(String(format: "%.0e", best.0))")
+        print("  exact f′(1.5) = 6.75; smallest central error \(String(format: "%.1e", best.1)) at h = " +
+              "\(String(format: "%.0e", best.0))")
         try chapter.plot(.line([Series("forward difference", x: steps, y: forwardErrors),
                                 Series("central difference", x: steps, y: centralErrors)],
                                title: "Finite-difference error for d/dx x³ at 1.5 (Float32)",

@@ -45,8 +45,7 @@ struct TokenizerChapter: ParsableCommand {
         let tokenizerFolder = options.artifacts.url(.tokenizer)
         let corpus = try corpus.load(default: .all)
         let documents = corpus.entries.map(\.text)
-        Console.chapter("Chapter 01 — Tokenizer: byte-level BPE",
-                        subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
+        chapter.banner("Chapter 01 — Tokenizer: byte-level BPE")
 
         lesson.whyTokens()                                                        // 1.1
         lesson.preTokenization()                                                  // 1.2
@@ -80,7 +79,8 @@ struct Lesson {
                 text.unicodeScalars.prefix(12).map { String($0) }.joined(separator: "·")],
             ["UTF-8 bytes", "\(text.utf8.count)", text.utf8.prefix(12).map { String($0) }.joined(separator: " ")],
         ])
-        print("  \"春\" is 3 bytes (\(Array("春".utf8).map { String(format: "%02X", $0) }.joined(separator: " "))), \"😀\" is 4: bytes spell anything, at a price in length.")
+        print("  \"春\" is 3 bytes (\(Array("春".utf8).map { String(format: "%02X", $0) }.joined(separator: " "))), " +
+              "\"😀\" is 4: bytes spell anything, at a price in length.")
     }
 
     // MARK: - 1.2 Pre-tokenization: where merges may not cross

@@ -30,7 +30,8 @@ extension Lesson {
         let merges = (try? BPETrainer.trainNaive(documents: sample, vocabularySize: size)) ?? []
         let seconds = Date().timeIntervalSince(start)
         let bytes = sample.reduce(0) { $0 + $1.utf8.count }
-        print("  \(merges.count) merges on \(Format.integer(bytes)) bytes in \(Format.duration(seconds)); the first ten:")
+        print("  \(merges.count) merges on \(Format.integer(bytes)) bytes in \(Format.duration(seconds)); the first " +
+              "ten:")
         var names: [Int: [UInt8]] = [:]
         for b in 0..<256 { names[b] = [UInt8(b)] }
         for merge in merges { names[merge.result] = (names[merge.left] ?? []) + (names[merge.right] ?? []) }
@@ -74,7 +75,8 @@ extension Lesson {
         Console.keyValues([
             ("corpus", "\(Format.integer(documents.count)) documents, \(Format.integer(bytes)) bytes"),
             ("distinct pieces", Format.integer(result.distinctPieces)),
-            ("vocabulary", "\(result.tokenizer.vocabularySize) ids: 256 bytes + \(result.merges.count) merges + \(result.tokenizer.specialTokens.count) special"),
+            ("vocabulary", "\(result.tokenizer.vocabularySize) ids: 256 bytes + \(result.merges.count) merges + " +
+                           "\(result.tokenizer.specialTokens.count) special"),
             ("training time", "\(Format.duration(result.seconds)) on \(Parallel.threads) threads"),
         ])
         let tokenizer = result.tokenizer
@@ -105,9 +107,11 @@ extension Lesson {
             let bytes = (0..<chapter.random.integer(below: 64)).map { _ in UInt8(chapter.random.integer(below: 256)) }
             if try tokenizer.decodeBytes(tokenizer.encode(bytes: bytes)) == bytes { checked += 1 }
         }
-        print("  random byte strings (invalid UTF-8 included) that round-trip: \(checked) of \(chapter.quick ? 200 : 2000)")
+        print("  random byte strings (invalid UTF-8 included) that round-trip: \(checked) of " +
+              "\(chapter.quick ? 200 : 2000)")
         let chinese = tokenizer.encode(bytes: Array("月光".utf8))
         let cut = Array(try tokenizer.decodeBytes(chinese).prefix(4))
-        print("  the first 4 bytes of \"月光\" decode to \"\(String(decoding: cut, as: UTF8.self))\" (the 4th byte starts 光)")
+        print("  the first 4 bytes of \"月光\" decode to \"\(String(decoding: cut, as: UTF8.self))\" (the 4th byte " +
+              "starts 光)")
     }
 }

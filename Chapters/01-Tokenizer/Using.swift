@@ -84,7 +84,8 @@ extension Lesson {
             print("  reject:  \(error)")
         }
         let plain = try tokenizer.encode("<|im_end|>", special: .asText)
-        print("  as text: \"<|im_end|>\" → \(plain.count) ordinary tokens \(plain.map { "[\(tokenizer.display($0))]" }.joined())")
+        print("  as text: \"<|im_end|>\" → \(plain.count) ordinary tokens " +
+              "\(plain.map { "[\(tokenizer.display($0))]" }.joined())")
     }
 
     // MARK: - 1.9 Saving the course tokenizer
@@ -97,7 +98,8 @@ extension Lesson {
         try tokenizer.save(to: folder)
         let reloaded = try BPETokenizer.load(from: folder)
         let probe = "Reloaded tokenizers give the same ids. 春眠不覺曉"
-        print("  wrote \(Chapter.relativePath(folder.appendingPathComponent(BPETokenizer.rankFileName).path)) and \(BPETokenizer.configFileName)")
+        print("  wrote \(Chapter.relativePath(folder.appendingPathComponent(BPETokenizer.rankFileName).path)) and " +
+              "\(BPETokenizer.configFileName)")
         print("  reloaded, same ids: \(try reloaded.encode(probe) == tokenizer.encode(probe))")
         print("""
           in Python:

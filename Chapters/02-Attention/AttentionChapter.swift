@@ -24,7 +24,8 @@ import LLMCore
 struct AttentionChapter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ch02",
-        abstract: "Chapter 02 — Attention: dot products, the causal mask, heads, positions, GQA, and a model that learns to look back.")
+        abstract: "Chapter 02 — Attention: dot products, the causal mask, heads, positions, GQA, and a model that " +
+                  "learns to look back.")
 
     @OptionGroup var options: ChapterOptions
 
@@ -40,8 +41,7 @@ struct AttentionChapter: ParsableCommand {
     func run() throws {
         let chapter = try ChapterContext(options: options, chapter: "02-attention")
         let lesson = Lesson(chapter: chapter)
-        Console.chapter("Chapter 02 — Attention",
-                        subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
+        chapter.banner("Chapter 02 — Attention")
         lesson.oneQuery()                                                           // 2.1
         lesson.whyScale()                                                           // 2.2
         lesson.causalMask()                                                         // 2.3
@@ -74,7 +74,8 @@ struct Lesson {
         Console.printTable(["key", "q·k/√D", "weight", "value"], keys.indices.map { j in
             ["k\(j) \(keys[j])", Format.fixed(scores[j], 2), Format.fixed(weights[j], 3), "\(values[j])"]
         })
-        print("  output = Σ weight·value = [\(output.map { Format.fixed($0, 3) }.joined(separator: ", "))] — mostly v0, whose key matches q best")
+        print("  output = Σ weight·value = [\(output.map { Format.fixed($0, 3) }.joined(separator: ", "))] — mostly " +
+              "v0, whose key matches q best")
     }
 
     // MARK: - 2.2 Why divide by √D

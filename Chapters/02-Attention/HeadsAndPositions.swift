@@ -124,7 +124,8 @@ extension Lesson {
             scored += 1
         }
         Console.keyValues([
-            ("loss", "\(Format.fixed(losses.first ?? .nan)) → \(Format.fixed(losses.last ?? .nan))  (chance: ln \(vocabulary) = \(Format.fixed(log(Double(vocabulary)))))"),
+            ("loss", "\(Format.fixed(losses.first ?? .nan)) → \(Format.fixed(losses.last ?? .nan))  (chance: ln " +
+                     "\(vocabulary) = \(Format.fixed(log(Double(vocabulary)))))"),
             ("second-half accuracy",
              String(format: "%.1f%% of %d held-out predictions",
                     100 * Double(correct) / Double(max(scored, 1)), scored)),

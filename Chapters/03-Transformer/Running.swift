@@ -91,7 +91,8 @@ extension Lesson {
                 losses.append(Double(loss.value.item))
             }
             let tail = losses.suffix(10).reduce(0, +) / Double(min(10, losses.count))
-            print("  \(causal ? "next token, causal mask     " : "masked tokens, bidirectional") loss \(Format.fixed(losses[0])) → \(Format.fixed(tail)) (mean of the last 10 steps)")
+            print("  \(causal ? "next token, causal mask     " : "masked tokens, bidirectional") loss " +
+                  "\(Format.fixed(losses[0])) → \(Format.fixed(tail)) (mean of the last 10 steps)")
             curves.append(Series(causal ? "decoder-only: next token" : "encoder-only: masked tokens", y: losses))
         }
         try chapter.plot(.line(curves,
@@ -115,8 +116,10 @@ extension Lesson {
         let before = model(ids, .inference).value, after = reloaded(ids, .inference).value
         let bytes = (try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(Checkpoint.weightsFileName).path)[.size] as? Int) ?? 0
         Console.keyValues([
-            ("saved", "\(Chapter.relativePath(folder.path))/ (\(Format.integer(bytes)) bytes of safetensors + config.json)"),
-            ("tensors", "\(model.namedParameters.count), e.g. \(model.namedParameters.prefix(3).map(\.0).joined(separator: ", ")), …"),
+            ("saved", "\(Chapter.relativePath(folder.path))/ (\(Format.integer(bytes)) bytes of safetensors + " +
+                      "config.json)"),
+            ("tensors", "\(model.namedParameters.count), e.g. " +
+                        "\(model.namedParameters.prefix(3).map(\.0).joined(separator: ", ")), …"),
             ("reloaded logits identical", before == after ? "yes, bit for bit" : "NO — a bug"),
             ("inspect it", "swift run -c release llm checkpoint inspect \(Chapter.relativePath(folder.path))"),
         ])

@@ -26,7 +26,8 @@ import LLMCore
 struct TransformerChapter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ch03",
-        abstract: "Chapter 03 — The Transformer: blocks, the GPT-2 and Llama recipes, accounting, objectives, checkpoints.")
+        abstract: "Chapter 03 — The Transformer: blocks, the GPT-2 and Llama recipes, accounting, objectives, " +
+                  "checkpoints.")
 
     @OptionGroup var options: ChapterOptions
 
@@ -40,8 +41,7 @@ struct TransformerChapter: ParsableCommand {
         let lesson = Lesson(chapter: chapter)
         let text = try corpus.load(default: .english)
         let bpe = try tokenizer.load(options, corpus: text)
-        Console.chapter("Chapter 03 — The Transformer",
-                        subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
+        chapter.banner("Chapter 03 — The Transformer")
         lesson.theBlock()                                  // 3.1
         try lesson.accounting()                            // 3.2
         let model = try lesson.forwardOnTokens(bpe, text)  // 3.3

@@ -49,8 +49,7 @@ struct PretrainingChapter: ParsableCommand {
         let pretrainFolder = options.artifacts.url(.baseModel).deletingLastPathComponent()  // checkpoint + token cache
         let text = try corpus.load(default: .english)
         let bpe = try tokenizer.load(options, corpus: text)
-        Console.chapter("Chapter 04 — Pretraining",
-                        subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
+        chapter.banner("Chapter 04 — Pretraining")
         let peak = SgemmPeak.measure()
         let context = options.quick ? 64 : 256
         let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: context,
@@ -86,7 +85,8 @@ struct Lesson {
             ("validation tokens", "\(Format.integer(data.validation.count)) (every 10th fortune, never trained on)"),
             ("knows nothing: ln V",
              "\(Format.fixed(log(Double(data.vocabularySize)))) nats  (perplexity \(data.vocabularySize))"),
-            ("unigram baseline", "\(Format.fixed(data.unigramLoss)) nats  (perplexity \(Format.fixed(exp(data.unigramLoss), 0)))"),
+            ("unigram baseline", "\(Format.fixed(data.unigramLoss)) nats  (perplexity " +
+                                 "\(Format.fixed(exp(data.unigramLoss), 0)))"),
             ("sgemm peak for MFU", String(format: "%.0f GFLOP/s on %d threads", peak, Parallel.threads)),
         ])
     }
@@ -110,7 +110,10 @@ struct Lesson {
             config.seed = chapter.options.seed
             let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: nil)
             try trainer.run(label: "  \(name)", quiet: true)
-            print("  \(name.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) (η = \(rate)): loss \(Format.fixed(trainer.state.trainLosses[0])) → \(Format.fixed(trainer.state.trainLosses.suffix(10).reduce(0, +) / 10)), validation \(Format.fixed(trainer.state.validation.last?.loss ?? .nan))")
+            print("  \(name.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) (η = \(rate)): loss " +
+                  "\(Format.fixed(trainer.state.trainLosses[0])) → " +
+                  "\(Format.fixed(trainer.state.trainLosses.suffix(10).reduce(0, +) / 10)), validation " +
+                  "\(Format.fixed(trainer.state.validation.last?.loss ?? .nan))")
             curves.append(Series(name == .sgd ? "SGD + momentum 0.9, η = 0.1" : "AdamW, η = 3e-3",
                                  y: trainer.state.trainLosses))
         }
@@ -149,6 +152,9 @@ struct Lesson {
                                                                             total: total).rate(at: $0)) })],
                                title: "Learning-rate schedules", xLabel: "step", yLabel: "learning rate"),
                          as: "schedules")
-        print("  warmup + cosine: step 1 → \(String(format: "%.1e", cosine.rate(at: 1))), step 20 → \(String(format: "%.1e", cosine.rate(at: 20))), step 110 → \(String(format: "%.1e", cosine.rate(at: 110))), step 200 → \(String(format: "%.1e", cosine.rate(at: 200)))")
+        print("  warmup + cosine: step 1 → \(String(format: "%.1e", cosine.rate(at: 1))), step 20 → " +
+              "\(String(format: "%.1e", cosine.rate(at: 20))), step 110 → " +
+              "\(String(format: "%.1e", cosine.rate(at: 110))), step 200 → " +
+              "\(String(format: "%.1e", cosine.rate(at: 200)))")
     }
 }

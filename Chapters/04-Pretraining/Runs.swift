@@ -41,7 +41,8 @@ extension Lesson {
         config.evaluateEvery = max(1, steps / 5)
         config.sampleEvery = steps
         config.seed = chapter.options.seed
-        print("  \(Format.integer(model.parameters.parameterCount)) parameters; \(steps) steps of \(config.batchSize) × \(modelConfig.contextLength) tokens")
+        print("  \(Format.integer(model.parameters.parameterCount)) parameters; \(steps) steps of " +
+              "\(config.batchSize) × \(modelConfig.contextLength) tokens")
         let trainer = try Trainer(model: model, data: data, config: config,
                                   checkpointFolder: folder.appendingPathComponent("checkpoint"))
         print("  before training:")
@@ -51,7 +52,8 @@ extension Lesson {
         let seconds = Date().timeIntervalSince(start)
         let final = trainer.state.validation.last?.loss ?? .nan
         Console.keyValues([
-            ("validation loss", "\(Format.fixed(final)) nats, perplexity \(Format.fixed(exp(final), 1))  (unigram baseline \(Format.fixed(data.unigramLoss)))"),
+            ("validation loss", "\(Format.fixed(final)) nats, perplexity \(Format.fixed(exp(final), 1))  (unigram " +
+                                "baseline \(Format.fixed(data.unigramLoss)))"),
             ("throughput", String(format: "%@ tokens in %@: %.0f tokens/s", Format.integer(trainer.state.tokensSeen),
                                   Format.duration(seconds), Double(trainer.state.tokensSeen) / seconds)),
             ("checkpoint", Chapter.relativePath(folder.appendingPathComponent("checkpoint").path)),
@@ -61,7 +63,8 @@ extension Lesson {
                                 Series("validation", x: validation.map { Double($0.step) }, y: validation.map(\.loss)),
                                 Series("unigram baseline", x: [1, Double(steps)],
                                        y: [data.unigramLoss, data.unigramLoss])],
-                               title: "The course run: \(modelConfig.layers) layers × \(modelConfig.embeddingSize), GPT-2 recipe",
+                               title: "The course run: \(modelConfig.layers) layers × \(modelConfig.embeddingSize), " +
+                                      "GPT-2 recipe",
                                xLabel: "step", yLabel: "cross-entropy (nats/token)"),
                          as: "course-run")
         return CourseRun(tokens: trainer.state.tokensSeen, steps: steps, batchSize: config.batchSize,
@@ -125,11 +128,15 @@ extension Lesson {
         try trainer.run(label: "  overfit", quiet: true)
         let validation = trainer.state.validation
         let best = validation.min { $0.loss < $1.loss }
-        print("  \(Format.integer(data.train.count)) training tokens; training loss \(Format.fixed(trainer.state.trainLosses.first ?? .nan)) → \(Format.fixed(trainer.state.trainLosses.last ?? .nan))")
-        print("  validation loss: best \(Format.fixed(best?.loss ?? .nan)) at step \(best?.step ?? 0), \(Format.fixed(validation.last?.loss ?? .nan)) at the end")
+        print("  \(Format.integer(data.train.count)) training tokens; training loss " +
+              "\(Format.fixed(trainer.state.trainLosses.first ?? .nan)) → " +
+              "\(Format.fixed(trainer.state.trainLosses.last ?? .nan))")
+        print("  validation loss: best \(Format.fixed(best?.loss ?? .nan)) at step \(best?.step ?? 0), " +
+              "\(Format.fixed(validation.last?.loss ?? .nan)) at the end")
         try chapter.plot(.line([Series("training", y: trainer.state.trainLosses),
                                 Series("validation", x: validation.map { Double($0.step) }, y: validation.map(\.loss))],
-                               title: "Overfitting: \(Format.integer(data.train.count)) training tokens, \(Format.integer(model.parameters.parameterCount)) parameters",
+                               title: "Overfitting: \(Format.integer(data.train.count)) training tokens, " +
+                                      "\(Format.integer(model.parameters.parameterCount)) parameters",
                                xLabel: "step", yLabel: "cross-entropy (nats/token)"),
                          as: "overfitting")
     }

@@ -46,8 +46,7 @@ struct SamplingChapter: ParsableCommand {
         let bpe = try tokenizer.load(options, corpus: text)
         let model = try ChapterInputs.baseModel(checkpoint.map { URL(fileURLWithPath: $0) } ?? options.artifacts.url(.baseModel),
                                                 corpus: text, tokenizer: bpe, quick: options.quick, seed: options.seed)
-        Console.chapter("Chapter 08 — Sampling and fast inference",
-                        subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(options.quick ? "quick" : "full") run")
+        chapter.banner("Chapter 08 — Sampling and fast inference")
         let lesson = Lesson(model: model, bpe: bpe, chapter: chapter)
         let logits = try lesson.distributions()                   // 8.1
         try lesson.cutoffs(logits)                                // 8.2
@@ -288,7 +287,9 @@ struct Lesson {
         config.seed = chapter.options.seed
         let trainer = try Trainer(model: draft, data: data, config: config, checkpointFolder: nil)
         try trainer.run(label: "  drafter", quiet: true)
-        print("  drafter: \(Format.integer(draft.parameters.parameterCount)) parameters (base model \(Format.integer(model.parameters.parameterCount))), validation loss \(Format.fixed(trainer.state.validation.last?.loss ?? .nan))")
+        print("  drafter: \(Format.integer(draft.parameters.parameterCount)) parameters (base model " +
+              "\(Format.integer(model.parameters.parameterCount))), validation loss " +
+              "\(Format.fixed(trainer.state.validation.last?.loss ?? .nan))")
         return draft
     }
 
@@ -319,7 +320,8 @@ struct Lesson {
         let sampled = try sampler.generate(prompt: prompt, maxTokens: count,
                                            settings: SamplingSettings(temperature: 0.8, topP: 0.9),
                                          stopTokens: [endOfText], generator: &random)
-        print("  sampling (T 0.8, top-p 0.9, k 4): \(String(format: "%.0f%%", 100 * sampled.acceptanceRate)) accepted, \(String(format: "%.2f", sampled.tokensPerTargetPass)) tokens per base pass")
+        print("  sampling (T 0.8, top-p 0.9, k 4): \(String(format: "%.0f%%", 100 * sampled.acceptanceRate)) " +
+              "accepted, \(String(format: "%.2f", sampled.tokensPerTargetPass)) tokens per base pass")
         print("    │ \(shown("A friend" + decode(sampled.tokens)))")
         try chapter.plot(.line([Series("greedy acceptance", x: ks.map(Double.init), y: acceptance)],
                                title: "Speculative decoding: share of draft tokens accepted against draft length k",
@@ -334,7 +336,8 @@ struct Lesson {
     //: what followed them there. No drafter model at all; the base model verifies as before.
     func promptLookup(_ text: Corpus) throws {
         Console.section("8.7 Prompt lookup: drafts for free")
-        let quote = text.entries.first { $0.text.count > 120 && $0.text.count < 400 }?.text ?? "The quick brown fox jumps over the lazy dog."
+        let quote = text.entries.first { $0.text.count > 120 && $0.text.count < 400 }?.text ?? "The quick brown fox " +
+            "jumps over the lazy dog."
         let prompt = try [endOfText] + encode(quote + "\n\nOnce more, word for word:\n\n" + String(quote.prefix(12)))
         let count = quick ? 24 : 80
         var random = SeededGenerator(seed: chapter.options.seed &+ 1)

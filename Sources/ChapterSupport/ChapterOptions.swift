@@ -74,6 +74,11 @@ public final class ChapterContext {
         random = SeededGenerator(seed: options.seed)
     }
 
+    /// Prints the chapter's title banner with the seed, the thread count and the run's size.
+    public func banner(_ title: String) {
+        Console.chapter(title, subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(quick ? "quick" : "full") run")
+    }
+
     /// Saves a plot and prints where it went (or that plots are off).
     public func plot(_ plot: Plot, as name: String) throws {
         if let url = try plotter.save(plot, as: name) {
