@@ -126,11 +126,13 @@ public struct Book {
         var found: [Problem] = []
         if source.introduction.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             found.append(Problem(chapter: source.folder, section: nil,
-                                 message: "the @main file opens with no //: introduction (what the chapter builds, how to run it)"))
+                                 message: "the @main file opens with no //: introduction (what the chapter builds, " +
+                                          "how to run it)"))
         }
         for cell in source.cells where !cell.hasProse {
             found.append(Problem(chapter: source.folder, section: cell.heading,
-                                 message: "no //: prose in this section (\(cell.file)): say what the code shows above it"))
+                                 message: "no //: prose in this section (\(cell.file)): say what the code shows " +
+                                          "above it"))
         }
         if source.cells.isEmpty {
             found.append(Problem(chapter: source.folder, section: nil,
@@ -160,13 +162,15 @@ public struct Book {
         regions["run"] = head
         for number in capture.order where cellsByNumber[number] == nil {
             problems.append(Problem(chapter: source.folder, section: number,
-                                    message: "the run printed this section's header but no // MARK: - \(number) cell exists"))
+                                    message: "the run printed this section's header but no // MARK: - \(number) cell " +
+                                             "exists"))
         }
         for cell in source.cells {
             guard let output = capture.sections[cell.number] else {
                 if !failed {
                     problems.append(Problem(chapter: source.folder, section: cell.heading,
-                                            message: "the run printed no \"── \(cell.number) …\" header: does the section call Console.section?"))
+                                            message: "the run printed no \"── \(cell.number) …\" header: does the " +
+                                                     "section call Console.section?"))
                 }
                 regions[cell.number] = failed ? "*(Not reached: the run failed before this section.)*" : "*(This section printed nothing.)*"
                 continue
@@ -194,12 +198,14 @@ public struct Book {
             }
             for path in output.unrendered {
                 problems.append(Problem(chapter: source.folder, section: cell.heading,
-                                        message: "plot \(path) was not rendered (is gnuplot installed? `make deps` installs it)"))
+                                        message: "plot \(path) was not rendered (is gnuplot installed? `make deps` " +
+                                                 "installs it)"))
                 body.append("*(Plot `\(path)` was not rendered in this run.)*")
             }
             if output.title != cell.title {
                 problems.append(Problem(chapter: source.folder, section: cell.heading,
-                                        message: "the run's header says \"\(output.title)\": make the Console.section title match the MARK"))
+                                        message: "the run's header says \"\(output.title)\": make the " +
+                                                 "Console.section title match the MARK"))
             }
             regions[cell.number] = body.isEmpty ? "*(This section printed nothing.)*" : body.joined(separator: "\n\n")
         }
@@ -240,7 +246,8 @@ public struct ProcessRunner: ChapterRunner {
         let start = Date()
         do { try process.run() } catch {
             return RunResult(output: "",
-                             errorOutput: "cannot start \(process.executableURL!.path): \(error.localizedDescription) (build it: make build)", status: 127)
+                             errorOutput: "cannot start \(process.executableURL!.path): " +
+                                          "\(error.localizedDescription) (build it: make build)", status: 127)
         }
         var data = Data()
         let reader = output.fileHandleForReading

@@ -163,7 +163,8 @@ public enum BookError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .noSources(let path): return "\(path) has no .swift files: is it a chapter folder?"
-        case .noMain(let folder): return "Chapters/\(folder) has no file with @main: the book starts a chapter's page from it"
+        case .noMain(let folder): return "Chapters/\(folder) has no file with @main: the book starts a chapter's " +
+                                         "page from it"
         case .unreadable(let path, let why): return "cannot read \(path): \(why)"
         }
     }

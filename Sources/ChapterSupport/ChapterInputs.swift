@@ -33,13 +33,16 @@ extension ChapterInputs {
         if exists || !quick {
             guard exists else {
                 throw CourseError.invalidValue(name: Artifact.baseModel.title, value: folder.path,
-                                               expected: "\(Artifact.baseModel.title): run '\(Artifact.baseModel.command)' (or 'make course') first, or pass --checkpoint DIR")
+                                               expected: "\(Artifact.baseModel.title): run " +
+                                                         "'\(Artifact.baseModel.command)' (or 'make course') first, " +
+                                                         "or pass --checkpoint DIR")
             }
             let model = try Checkpoint.load(from: folder)
             if model.config.vocabularySize < tokenizer.vocabularySize {
                 throw CourseError.invalidValue(name: "base model",
                                                value: "\(folder.path) (vocabulary \(model.config.vocabularySize))",
-                                               expected: "a model trained with this tokenizer (\(tokenizer.vocabularySize) ids)")
+                                               expected: "a model trained with this tokenizer " +
+                                                         "(\(tokenizer.vocabularySize) ids)")
             }
             return model
         }

@@ -76,7 +76,8 @@ public final class ChapterContext {
 
     /// Prints the chapter's title banner with the seed, the thread count and the run's size.
     public func banner(_ title: String) {
-        Console.chapter(title, subtitle: "seed \(options.seed) · \(Parallel.threads) threads · \(quick ? "quick" : "full") run")
+        Console.chapter(title, subtitle: "seed \(options.seed) · \(Parallel.threads) threads · " +
+                                         "\(quick ? "quick" : "full") run")
     }
 
     /// Saves a plot and prints where it went (or that plots are off).

@@ -29,7 +29,8 @@ extension Benchmarks {
             }
             let rate = median(Array(rates.dropFirst(warmUps)))
             let label = { (cached: Bool) in
-                "generate \(name), \(newTokens) tokens, \(cached ? "KV cache" : "no cache"), \(threads) thread\(threads == 1 ? "" : "s")"
+                "generate \(name), \(newTokens) tokens, \(cached ? "KV cache" : "no cache"), \(threads) " +
+                "thread\(threads == 1 ? "" : "s")"
             }
             guard cache else {
                 let speedUp = report.value(label(true)).map { String(format: "; the cache is %.0f× faster", $0 / rate) } ?? ""

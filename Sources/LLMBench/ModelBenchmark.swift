@@ -58,7 +58,8 @@ extension Benchmarks {
             let tokensPerSecond = Double(batch * config.contextLength) / seconds
             let flopsPerToken = Double(6 * ModelAccounting(config).nonEmbeddingPositionParameters
                                        + 12 * config.layers * config.heads * config.headSize * config.contextLength)
-            report.add("train \(name), B \(batch) × T \(config.contextLength), \(threads) thread\(threads == 1 ? "" : "s")", tokensPerSecond, "tokens/s",
+            report.add("train \(name), B \(batch) × T \(config.contextLength), \(threads) " +
+                       "thread\(threads == 1 ? "" : "s")", tokensPerSecond, "tokens/s",
                        mfuText(flopsPerSecond: flopsPerToken * tokensPerSecond, peakGFLOPs: peak)
                        + String(format: " of %.0f GFLOP/s; %.0f ms/step", peak, seconds * 1000))
         }

@@ -31,7 +31,8 @@ extension Benchmarks {
         let threads = Parallel.threads
         let trained = try BPETrainer.train(documents: documents, vocabularySize: vocabularySize)
         report.add("BPE train \(vocabularySize) ids, \(String(format: "%.1f", megabytes)) MB", trained.seconds, "s",
-                   "\(threads) threads; \(trained.merges.count) merges, \(Format.integer(trained.distinctPieces)) distinct pieces")
+                   "\(threads) threads; \(trained.merges.count) merges, \(Format.integer(trained.distinctPieces)) " +
+                   "distinct pieces")
         let tokenizer = trained.tokenizer
         for workers in Set([1, threads]).sorted() {
             var tokens = 0

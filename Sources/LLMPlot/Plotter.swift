@@ -56,7 +56,8 @@ public final class Plotter: @unchecked Sendable {
         guard Plotter.gnuplotPath != nil else {
             if !warnedMissingGnuplot {
                 warnedMissingGnuplot = true
-                Console.warn("warning: gnuplot not found: plot data and scripts are in \(directory.path); install it (make deps) and run 'gnuplot NAME.gp' there")
+                Console.warn("warning: gnuplot not found: plot data and scripts are in \(directory.path); install it " +
+                             "(make deps) and run 'gnuplot NAME.gp' there")
             }
             return nil
         }
@@ -66,7 +67,8 @@ public final class Plotter: @unchecked Sendable {
         run(script: "load '\(scriptName)'", log: log)
         let size = (try? FileManager.default.attributesOfItem(atPath: png.path)[.size] as? Int) ?? 0
         if size == 0 {
-            Console.warn("warning: gnuplot did not draw \(pngName); see \(log.path) and \(directory.appendingPathComponent(scriptName).path)")
+            Console.warn("warning: gnuplot did not draw \(pngName); see \(log.path) and " +
+                         "\(directory.appendingPathComponent(scriptName).path)")
             return nil
         }
         if echoText && plot.hasTextForm { printText(body: body, name: name, log: log) }
@@ -77,7 +79,8 @@ public final class Plotter: @unchecked Sendable {
         var message = [CChar](repeating: 0, count: 512)
         let status = llm_gnuplot_run(directory.path, script, log.path, &message, Int32(message.count))
         if status != 0 {
-            Console.warn("warning: could not start gnuplot: \(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            Console.warn("warning: could not start gnuplot: " +
+                         "\(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
         }
     }
 

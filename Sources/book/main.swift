@@ -40,7 +40,8 @@ struct BookCommand: ParsableCommand {
     var verbose = false
 
     mutating func validate() throws {
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads \(threads): expected a whole number from 1 to 256") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads \(threads): expected a whole " +
+                                                                             "number from 1 to 256") }
         if let only, only.split(separator: ",").contains(where: { $0.isEmpty || !$0.allSatisfy(\.isNumber) }) {
             throw ValidationError("--only \(only): expected chapter numbers separated by commas, e.g. 00,08")
         }
@@ -55,7 +56,8 @@ struct BookCommand: ParsableCommand {
         formatter.dateFormat = "yyyy-MM-dd"
         var book = Book(chapters: URL(fileURLWithPath: chapters), pages: URL(fileURLWithPath: pages),
                         runner: keepOutputs ? nil : ProcessRunner(directory: URL(fileURLWithPath: bin), echo: verbose),
-                        arguments: arguments, runLabel: "\(quick ? "quick" : "full") run, \(cores) thread\(cores == 1 ? "" : "s")",
+                        arguments: arguments, runLabel: "\(quick ? "quick" : "full") run, \(cores) " +
+                                                        "thread\(cores == 1 ? "" : "s")",
                         date: formatter.string(from: Date()))
         book.shownFlags = quick ? "--quick" : ""
         book.log = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }   // unbuffered: progress shows in pipes

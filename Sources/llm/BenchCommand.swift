@@ -32,7 +32,8 @@ struct BenchCommand: ParsableCommand {
             return Set(try only.split(separator: ",").map { name in
                 guard let group = BenchGroup(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
                     throw flagError("--only", String(name),
-                                    "a comma-separated list of \(BenchGroup.allCases.map(\.rawValue).joined(separator: ", "))")
+                                    "a comma-separated list of " +
+                                    "\(BenchGroup.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 return group
             })

@@ -39,7 +39,8 @@ struct CheckpointCommand: ParsableCommand {
             })
             let total = file.entries.reduce(0) { $0 + $1.shape.reduce(1, *) }
             print("  \(file.entries.count) tensors, \(Format.integer(total)) parameters" +
-                  (file.metadata.isEmpty ? "" : "; metadata \(file.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))"))
+                  (file.metadata.isEmpty ? "" : "; metadata " +
+                                                "\(file.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))"))
             if isFolder.boolValue {
                 _ = try Checkpoint.load(from: folder)   // every tensor against the config
                 print("  valid: every tensor the config needs is present with the right shape")

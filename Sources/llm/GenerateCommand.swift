@@ -100,10 +100,13 @@ struct GenerateCommand: ParsableCommand {
             return true
         }
         out.write(Data("\n".utf8))
-        var report = "\(result.tokens.count) tokens in \(Format.duration(result.decodeSeconds)) (\(String(format: "%.0f", result.tokensPerSecond)) tokens/s"
+        var report = "\(result.tokens.count) tokens in \(Format.duration(result.decodeSeconds)) " +
+                     "(\(String(format: "%.0f", result.tokensPerSecond)) tokens/s"
         report += noCache ? ", no cache" : String(format: ", cache %.1f MB", Double(generator.cache.bytes) / 1e6)
-        report += "; prompt \(promptIDs.count) tokens in \(Format.duration(result.prefillSeconds))); stopped: \(result.finishReason.rawValue)"
-        if result.truncatedPrompt > 0 { report += "; the prompt's first \(result.truncatedPrompt) tokens did not fit the context and were dropped" }
+        report += "; prompt \(promptIDs.count) tokens in \(Format.duration(result.prefillSeconds))); stopped: " +
+                  "\(result.finishReason.rawValue)"
+        if result.truncatedPrompt > 0 { report += "; the prompt's first \(result.truncatedPrompt) tokens did not fit " +
+                                                  "the context and were dropped" }
         FileHandle.standardError.write(Data((report + "\n").utf8))
     }
 
@@ -118,7 +121,8 @@ struct GenerateCommand: ParsableCommand {
             return found
         }
         throw CourseError.invalidValue(name: "--tokenizer", value: "(not given)",
-                                       expected: "a folder with tokenizer.tiktoken; none found next to \(checkpoint.path) or in runs/course/tokenizer")
+                                       expected: "a folder with tokenizer.tiktoken; none found next to " +
+                                                 "\(checkpoint.path) or in runs/course/tokenizer")
     }
 
     /// `<|…|>` spans in `text` that are not special tokens of the tokenizer.

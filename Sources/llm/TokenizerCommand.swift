@@ -37,7 +37,8 @@ struct TokenizerCommand: ParsableCommand {
             let documents = try Corpus.load(path: corpus).entries.map(\.text)
             let result = try BPETrainer.train(documents: documents, vocabularySize: vocabularySize, pattern: pattern)
             try result.tokenizer.save(to: URL(fileURLWithPath: out))
-            print("trained \(result.tokenizer.vocabularySize) ids (\(result.merges.count) merges) on \(documents.count) documents in \(Format.duration(result.seconds)) → \(out)")
+            print("trained \(result.tokenizer.vocabularySize) ids (\(result.merges.count) merges) on " +
+                  "\(documents.count) documents in \(Format.duration(result.seconds)) → \(out)")
         }
     }
 

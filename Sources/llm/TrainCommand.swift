@@ -105,7 +105,9 @@ struct TrainCommand: ParsableCommand {
             settings.seed = seed
             trainer = try Trainer(model: try GPT(model, seed: seed), data: data, config: settings,
                                   checkpointFolder: checkpoint)
-            print("training \(Format.integer(trainer.model.parameters.parameterCount)) parameters on \(Format.integer(data.train.count)) tokens (unigram baseline \(Format.fixed(data.unigramLoss)) nats)")
+            print("training \(Format.integer(trainer.model.parameters.parameterCount)) parameters on " +
+                  "\(Format.integer(data.train.count)) tokens (unigram baseline \(Format.fixed(data.unigramLoss)) " +
+                  "nats)")
         }
         try trainer.run(peakGFLOPs: SgemmPeak.measure(), tokenizer: bpe)
         print("checkpoint: \(Chapter.relativePath(checkpoint.path))")

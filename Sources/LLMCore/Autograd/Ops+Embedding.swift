@@ -8,7 +8,8 @@ extension Tape {
     public func embedding(_ table: Variable, ids: [Int], shape: [Int]) -> Variable {
         if table.shape.count != 2 || shape.reduce(1, *) != ids.count {
             shapeFailure("embedding",
-                         "needs a (V, C) table and \(shape.reduce(1, *)) ids for shape \(shape); got table \(table.shape), \(ids.count) ids")
+                         "needs a (V, C) table and \(shape.reduce(1, *)) ids for shape \(shape); got table " +
+                         "\(table.shape), \(ids.count) ids")
         }
         let (vocabulary, c) = (table.shape[0], table.shape[1])
         if let bad = ids.first(where: { !(0..<vocabulary).contains($0) }) {

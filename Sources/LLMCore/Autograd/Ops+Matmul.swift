@@ -22,7 +22,8 @@ extension Tape {
         let (bK, n) = transposeB ? (bShape[1], bShape[0]) : (bShape[0], bShape[1])
         if k != bK {
             shapeFailure("matmul",
-                         "inner dimensions differ: a \(aShape)\(transposeA ? "ᵀ" : ""), b \(bShape)\(transposeB ? "ᵀ" : "")")
+                         "inner dimensions differ: a \(aShape)\(transposeA ? "ᵀ" : ""), b " +
+                         "\(bShape)\(transposeB ? "ᵀ" : "")")
         }
         let outShape = transposeA ? [m, n] : Array(aShape.dropLast()) + [n]
         let out = Tensor(uninitialized: outShape)
@@ -43,7 +44,8 @@ extension Tape {
         let (xShape, wShape) = (x.shape, weight.shape)
         if wShape.count != 2 || xShape.isEmpty || xShape[xShape.count - 1] != wShape[1] || bias.shape != [wShape[0]] {
             shapeFailure("linear",
-                         "needs x (…, K), weight (N, K) and bias (N); got x \(xShape), weight \(wShape), bias \(bias.shape)")
+                         "needs x (…, K), weight (N, K) and bias (N); got x \(xShape), weight \(wShape), bias " +
+                         "\(bias.shape)")
         }
         let (n, k) = (wShape[0], wShape[1])
         let m = x.value.count / max(k, 1)
@@ -103,7 +105,8 @@ extension Tape {
         let (bK, n) = transposeB ? (bShape[r - 1], bShape[r - 2]) : (bShape[r - 2], bShape[r - 1])
         if k != bK {
             shapeFailure("batchedMatmul",
-                         "inner dimensions differ: a \(aShape)\(transposeA ? "ᵀ" : ""), b \(bShape)\(transposeB ? "ᵀ" : "")")
+                         "inner dimensions differ: a \(aShape)\(transposeA ? "ᵀ" : ""), b " +
+                         "\(bShape)\(transposeB ? "ᵀ" : "")")
         }
         let groups = aShape.dropLast(2).reduce(1, *)
         let out = Tensor(uninitialized: Array(aShape.dropLast(2)) + [m, n])

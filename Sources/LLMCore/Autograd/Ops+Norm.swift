@@ -23,7 +23,8 @@ extension Tape {
                            centered: Bool, epsilon: Float) -> Variable {
         let (rows, c) = (x.value.rows, x.value.columns)
         if w.shape != [c] || (b != nil && b!.shape != [c]) {
-            shapeFailure(op, "weight and bias must be [\(c)] for input \(x.shape); got weight \(w.shape)\(b.map { ", bias \($0.shape)" } ?? "")")
+            shapeFailure(op, "weight and bias must be [\(c)] for input \(x.shape); got weight " +
+                             "\(w.shape)\(b.map { ", bias \($0.shape)" } ?? "")")
         }
         let out = Tensor(uninitialized: x.shape)
         let normalized = Tensor(uninitialized: x.shape)   // x̂, kept for backward

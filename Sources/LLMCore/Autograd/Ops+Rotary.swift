@@ -20,7 +20,8 @@ extension Tape {
         let shape = x.shape
         if shape.count != 3 || d % 2 != 0 || rotatedHeads * d > shape[2] {
             shapeFailure("rotary",
-                         "needs x (B, T, W) with an even head size and \(rotatedHeads) heads of \(d) within W; got \(shape)")
+                         "needs x (B, T, W) with an even head size and \(rotatedHeads) heads of \(d) within W; got " +
+                         "\(shape)")
         }
         let (b, t, w) = (shape[0], shape[1], shape[2])
         let table = RotaryTable(length: t, headSize: d, offset: positionOffset, base: base)

@@ -65,7 +65,8 @@ extension Tape {
         let b = chosen.value.count
         if chosen.shape != [b] || rejected.shape != [b] || referenceMargins.count != b || b == 0 {
             shapeFailure("dpoLoss",
-                         "needs chosen (B), rejected (B) and B margins; got \(chosen.shape), \(rejected.shape), \(referenceMargins.count)")
+                         "needs chosen (B), rejected (B) and B margins; got \(chosen.shape), \(rejected.shape), " +
+                         "\(referenceMargins.count)")
         }
         let z = (0..<b).map { beta * ((chosen.value.base[$0] - rejected.value.base[$0]) - referenceMargins[$0]) }
         let loss = z.reduce(0.0) { total, zb in total + Double(zb > 0 ? log1p(exp(-zb)) : -zb + log1p(exp(zb))) } / Double(b)

@@ -46,7 +46,8 @@ public struct TokenDataset: Sendable {
         for (name, tokens) in [("training", dataset.train),
                                ("validation", dataset.validation)] where tokens.count < contextLength + 1 {
             throw CourseError.invalidValue(name: "corpus \(corpus.source)", value: "(\(tokens.count) \(name) tokens)",
-                                           expected: "at least one context window of \(contextLength + 1) tokens in its \(name) split; use a larger corpus or a smaller --context")
+                                           expected: "at least one context window of \(contextLength + 1) tokens in " +
+                                                     "its \(name) split; use a larger corpus or a smaller --context")
         }
         return dataset
     }

@@ -43,9 +43,11 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
         case .emptyPrompt:
             return "the prompt is empty: give some text (or start from <|endoftext|> explicitly)"
         case .promptTooLong(let tokens, let context):
-            return "the prompt is \(tokens) tokens but the model's context is \(context): shorten it, or drop strict mode to keep its last \(context - 1) tokens"
+            return "the prompt is \(tokens) tokens but the model's context is \(context): shorten it, or drop strict " +
+                   "mode to keep its last \(context - 1) tokens"
         case .tokenOutOfRange(let id, let vocabulary):
-            return "token id \(id) is outside the model's vocabulary 0..<\(vocabulary): was the prompt encoded with this model's tokenizer?"
+            return "token id \(id) is outside the model's vocabulary 0..<\(vocabulary): was the prompt encoded with " +
+                   "this model's tokenizer?"
         case .invalidMaxTokens(let n):
             return "max tokens \(n) is not valid: expected a whole number ≥ 1"
         }

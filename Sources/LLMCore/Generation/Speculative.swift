@@ -105,7 +105,8 @@ public final class SpeculativeDecoder {
                   expected: "a whole number ≥ 1") }
         if case .model(let draft) = drafter, draft.config.vocabularySize != target.config.vocabularySize {
             throw CourseError.invalidValue(name: "draft model vocabulary", value: "\(draft.config.vocabularySize)",
-                                           expected: "the target's \(target.config.vocabularySize): both must share one tokenizer")
+                                           expected: "the target's \(target.config.vocabularySize): both must share " +
+                                                     "one tokenizer")
         }
         if case .promptLookup(let n) = drafter, n < 1 {
             throw CourseError.invalidValue(name: "prompt lookup n-gram", value: "\(n)", expected: "a whole number ≥ 1")

@@ -53,7 +53,8 @@ public enum Checkpoint {
         for (name, shape) in expected {
             guard let entry = file.entry(name) else {
                 throw CheckpointError(path: file.path, tensor: name,
-                                      reason: "is missing, but the config (\(configFileName)) needs it with shape \(shape)")
+                                      reason: "is missing, but the config (\(configFileName)) needs it with shape " +
+                                              "\(shape)")
             }
             guard entry.shape == shape else {
                 throw CheckpointError(path: file.path, tensor: name,
@@ -80,7 +81,8 @@ public enum Checkpoint {
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             return "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
         case DecodingError.dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not valid JSON" : "bad value at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+            return context.codingPath.isEmpty ? "not valid JSON" : "bad value at " +
+                                                                   "'\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
         default: return "\(error)"
         }
     }

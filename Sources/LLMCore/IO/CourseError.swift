@@ -16,9 +16,11 @@ public enum CourseError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .corpusMissing(let path):
-            return "corpus '\(path)' does not exist; pass --corpus with a UTF-8 text file or folder, or run 'make deps' to install the default fortunes corpus"
+            return "corpus '\(path)' does not exist; pass --corpus with a UTF-8 text file or folder, or run 'make " +
+                   "deps' to install the default fortunes corpus"
         case .corpusEmpty(let path):
-            return "corpus '\(path)' has no text to learn from; pass --corpus with a non-empty UTF-8 text file or folder"
+            return "corpus '\(path)' has no text to learn from; pass --corpus with a non-empty UTF-8 text file or " +
+                   "folder"
         case .corpusNotText(let path):
             return "corpus file '\(path)' is not UTF-8 text; convert it (iconv -t UTF-8) or leave it out of --corpus"
         case .unwritable(let path, let reason):

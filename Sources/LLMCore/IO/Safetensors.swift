@@ -97,7 +97,8 @@ public struct StoredTensor: Sendable, Equatable {
         for v in tensor.scalars {
             if let range = dtype.integerRange, !(v.rounded() == v && range.contains(Double(v))) {
                 throw CheckpointError(path: "(writing)", tensor: name,
-                                      reason: "value \(v) is not a whole number in \(dtype.rawValue)'s range; quantize it first or write F32")
+                                      reason: "value \(v) is not a whole number in \(dtype.rawValue)'s range; " +
+                                              "quantize it first or write F32")
             }
             switch dtype {
             case .F32: append(v.bitPattern)

@@ -20,7 +20,8 @@ public struct SafetensorsFile: @unchecked Sendable {
     public static func read(_ url: URL) throws -> SafetensorsFile {
         let path = url.path
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError(path: path,
-                                                                                        reason: "the file does not exist") }
+                                                                                        reason: "the file does not " +
+                                                                                            "exist") }
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw CheckpointError(path: path, reason: "cannot be read (\(error.localizedDescription))")
@@ -33,12 +34,15 @@ public struct SafetensorsFile: @unchecked Sendable {
         func fail(_ reason: String,
                   _ tensor: String? = nil) -> CheckpointError { CheckpointError(path: path,
                                                                                 tensor: tensor, reason: reason) }
-        guard data.count >= 8 else { throw fail("only \(data.count) bytes: too short for the 8-byte header length (truncated?)") }
+        guard data.count >= 8 else { throw fail("only \(data.count) bytes: too short for the 8-byte header length " +
+                                                "(truncated?)") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(data.count - 8) else {
-            throw fail("the header claims \(headerLength) bytes but the file has \(data.count - 8) after the length (truncated?)")
+            throw fail("the header claims \(headerLength) bytes but the file has \(data.count - 8) after the length " +
+                       "(truncated?)")
         }
-        guard headerLength <= UInt64(maximumHeaderBytes) else { throw fail("the header claims \(headerLength) bytes, more than the 100 MB allowed") }
+        guard headerLength <= UInt64(maximumHeaderBytes) else { throw fail("the header claims \(headerLength) bytes, " +
+                                                                           "more than the 100 MB allowed") }
         let start = data.startIndex
         let headerData = data.subdata(in: (start + 8)..<(start + 8 + Int(headerLength)))
         guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
@@ -59,13 +63,15 @@ public struct SafetensorsFile: @unchecked Sendable {
             guard let fields = value as? [String: Any] else { throw fail("the header entry is not an object", name) }
             guard let dtypeName = fields["dtype"] as? String else { throw fail("dtype is missing or not a string", name) }
             guard let dtype = DType(rawValue: dtypeName) else {
-                throw fail("dtype \(dtypeName) is not supported; the course reads \(DType.allCases.map(\.rawValue).joined(separator: ", "))", name)
+                throw fail("dtype \(dtypeName) is not supported; the course reads " +
+                           "\(DType.allCases.map(\.rawValue).joined(separator: ", "))", name)
             }
             guard let rawShape = fields["shape"] as? [Any], rawShape.count <= 16 else {
                 throw fail("shape is missing or not a list (of at most 16 dimensions)", name)
             }
             let shape = rawShape.compactMap(jsonWholeNumber)
-            guard shape.count == rawShape.count else { throw fail("shape \(rawShape) is not a list of whole numbers ≥ 0", name) }
+            guard shape.count == rawShape.count else { throw fail("shape \(rawShape) is not a list of whole numbers " +
+                                                                  "≥ 0", name) }
             guard let rawOffsets = fields["data_offsets"] as? [Any], rawOffsets.count == 2,
                   let begin = jsonWholeNumber(rawOffsets[0]),
                       let end = jsonWholeNumber(rawOffsets[1]), begin <= end else {
@@ -78,15 +84,18 @@ public struct SafetensorsFile: @unchecked Sendable {
                 throw fail("shape \(shape) has more elements than can be addressed", name)
             }
             guard expected == end - begin else {
-                throw fail("shape \(shape) of \(dtype.rawValue) needs \(expected) bytes but data_offsets span \(end - begin)", name)
+                throw fail("shape \(shape) of \(dtype.rawValue) needs \(expected) bytes but data_offsets span " +
+                           "\(end - begin)", name)
             }
             entries.append(SafetensorsEntry(name: name, dtype: dtype, shape: shape, begin: begin, end: end))
         }
         entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         var covered = 0
         for entry in entries {
-            if entry.begin < covered { throw fail("its bytes \(entry.begin)..<\(entry.end) overlap the previous tensor's", entry.name) }
-            if entry.begin > covered { throw fail("there is a hole in the data buffer before it (bytes \(covered)..<\(entry.begin))", entry.name) }
+            if entry.begin < covered { throw fail("its bytes \(entry.begin)..<\(entry.end) overlap the previous " +
+                                                  "tensor's", entry.name) }
+            if entry.begin > covered { throw fail("there is a hole in the data buffer before it (bytes " +
+                                                  "\(covered)..<\(entry.begin))", entry.name) }
             covered = entry.end
         }
         if covered != bufferSize { throw fail("the data buffer has \(bufferSize - covered) bytes no tensor uses") }

@@ -71,10 +71,12 @@ public final class GPT: ParameterContainer {
         let (b, t) = (ids.count, ids.first?.count ?? 0)
         let start = cache?.length ?? 0
         if t == 0 || start + t > config.contextLength || ids.contains(where: { $0.count != t }) {
-            shapeFailure("GPT", "needs a (B, T) batch of equal rows with T ≥ 1 and \(start) + T ≤ \(config.contextLength); got \(ids.map(\.count))")
+            shapeFailure("GPT", "needs a (B, T) batch of equal rows with T ≥ 1 and \(start) + T ≤ " +
+                                "\(config.contextLength); got \(ids.map(\.count))")
         }
         if let cache, b != 1 || cache.layers != config.layers || cache.capacity < config.contextLength {
-            shapeFailure("GPT", "a KV cache holds one sequence of this model's \(config.layers) layers; got B = \(b), cache of \(cache.layers) layers")
+            shapeFailure("GPT", "a KV cache holds one sequence of this model's \(config.layers) layers; got B = " +
+                                "\(b), cache of \(cache.layers) layers")
         }
         var x = tape.embedding(tokenEmbedding, ids: ids.flatMap { $0 }, shape: [b, t])       // (B, T, C)
         if let positionEmbedding {

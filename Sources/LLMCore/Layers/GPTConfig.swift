@@ -113,8 +113,10 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         if !found.isEmpty { return found }
         if embeddingSize % heads != 0 { found.append("n_embd \(embeddingSize) is not divisible by n_head \(heads)") }
         if heads % kvHeads != 0 { found.append("n_head \(heads) is not divisible by n_kv_head \(kvHeads)") }
-        if positions == .rotary && (embeddingSize / heads) % 2 != 0 { found.append("rotary positions need an even head size, got \(embeddingSize / heads)") }
-        if !normEpsilon.isFinite || normEpsilon <= 0 { found.append("norm_eps is \(normEpsilon); it must be a small positive number") }
+        if positions == .rotary && (embeddingSize / heads) % 2 != 0 { found.append("rotary positions need an even " +
+            "head size, got \(embeddingSize / heads)") }
+        if !normEpsilon.isFinite || normEpsilon <= 0 { found.append("norm_eps is \(normEpsilon); it must be a small " +
+                                                                    "positive number") }
         if !ropeBase.isFinite || ropeBase <= 1 { found.append("rope_base is \(ropeBase); it must be a number above 1") }
         return found
     }

@@ -31,11 +31,13 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .disallowedSpecial(let text):
-            return "the text contains the special token \(text); pass --allow-special (or .allow) to encode it as one token, or .asText to encode it as plain text"
+            return "the text contains the special token \(text); pass --allow-special (or .allow) to encode it as " +
+                   "one token, or .asText to encode it as plain text"
         case .unknownId(let id, let size):
             return "token id \(id) is not in the vocabulary (ids are 0..<\(size)); was it made by another tokenizer?"
         case .vocabularyTooSmall(let requested, let minimum):
-            return "vocabulary size \(requested) is too small: it needs at least \(minimum) (256 byte tokens plus the special tokens)"
+            return "vocabulary size \(requested) is too small: it needs at least \(minimum) (256 byte tokens plus " +
+                   "the special tokens)"
         case .emptyCorpus:
             return "the corpus has no text to train on; pass a non-empty UTF-8 corpus"
         case .corruptFile(let path, let line, let reason):

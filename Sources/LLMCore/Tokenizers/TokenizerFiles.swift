@@ -76,21 +76,25 @@ extension BPETokenizer {
                              configPath: String) throws -> BPETokenizer {
         guard let config = try? JSONDecoder().decode(TokenizerConfig.self, from: configData) else {
             throw TokenizerError.corruptFile(path: configPath, line: 1,
-                                             reason: "not a tokenizer config (JSON with pattern, special_tokens, vocab_size)")
+                                             reason: "not a tokenizer config (JSON with pattern, special_tokens, " +
+                                                     "vocab_size)")
         }
         guard let pattern = PreTokenizerPattern.allCases.first(where: { $0.regex == config.pattern }) else {
             throw TokenizerError.corruptFile(path: configPath, line: 1,
-                                             reason: "unsupported pattern; this course implements the cl100k and gpt2 patterns only")
+                                             reason: "unsupported pattern; this course implements the cl100k and " +
+                                                     "gpt2 patterns only")
         }
         let tokens = try readRanks(rankData, path: rankPath)
         for (text, id) in config.specialTokens.sorted(by: { $0.value < $1.value }) {
             if id < tokens.count || text.isEmpty {
                 throw TokenizerError.corruptFile(path: configPath, line: 1,
-                                                 reason: "special token '\(text)' has id \(id), which an ordinary token already uses (ids from \(tokens.count) on are free)")
+                                                 reason: "special token '\(text)' has id \(id), which an ordinary " +
+                                                         "token already uses (ids from \(tokens.count) on are free)")
             }
             if id >= maximumVocabularySize {
                 throw TokenizerError.corruptFile(path: configPath, line: 1,
-                                                 reason: "special token '\(text)' has id \(id), beyond the \(maximumVocabularySize) ids a tokenizer may have")
+                                                 reason: "special token '\(text)' has id \(id), beyond the " +
+                                                         "\(maximumVocabularySize) ids a tokenizer may have")
             }
         }
         if Set(config.specialTokens.values).count != config.specialTokens.count {
@@ -104,7 +108,8 @@ extension BPETokenizer {
         }
         if tokenizer.vocabularySize != config.vocabularySize {
             throw TokenizerError.corruptFile(path: configPath, line: 1,
-                                             reason: "vocab_size is \(config.vocabularySize) but the ranks and special tokens give \(tokenizer.vocabularySize)")
+                                             reason: "vocab_size is \(config.vocabularySize) but the ranks and " +
+                                                     "special tokens give \(tokenizer.vocabularySize)")
         }
         return tokenizer
     }

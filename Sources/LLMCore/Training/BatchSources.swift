@@ -100,7 +100,8 @@ public struct MaskedExamples: BatchSource {
             if let bad = split.firstIndex(where: { $0.tokens.count != $0.scored.count || !$0.scored.prefix(length + 1).dropFirst().contains(true) }) {
                 throw CourseError.invalidValue(name: "\(name) example \(bad)",
                     value: "(no scored token after the first in \(length + 1))",
-                                               expected: "a response that starts within the context (shorten the prompt)")
+                                               expected: "a response that starts within the context (shorten the " +
+                                                         "prompt)")
             }
         }
         (self.train, self.validation) = (train, validation)

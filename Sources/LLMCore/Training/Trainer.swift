@@ -57,10 +57,13 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .diverged(let step, let loss, let norm, let checkpoint):
-            let kept = checkpoint.map { "the last good checkpoint is intact in \($0)" } ?? "no checkpoint had been written yet"
-            return "training diverged at step \(step) (loss \(loss), gradient norm \(String(format: "%.3g", norm))); \(kept). Try a lower --learning-rate, a longer warmup, or a smaller clip norm, then --resume"
+            let kept = checkpoint.map { "the last good checkpoint is intact in \($0)" } ?? "no checkpoint had been " +
+                "written yet"
+            return "training diverged at step \(step) (loss \(loss), gradient norm \(String(format: "%.3g", norm))); " +
+                   "\(kept). Try a lower --learning-rate, a longer warmup, or a smaller clip norm, then --resume"
         case .tooLarge(let needed, let available):
-            return String(format: "this batch and context need about %.1f GB for training, more than the %.1f GB available; lower --batch-size or --context, or raise --accumulation", Double(needed) / 1e9, Double(available) / 1e9)
+            return String(format: "this batch and context need about %.1f GB for training, more than the %.1f GB " +
+                                  "available; lower --batch-size or --context, or raise --accumulation", Double(needed) / 1e9, Double(available) / 1e9)
         }
     }
 }

@@ -23,7 +23,8 @@ extension Trainer {
             let done = state.step
             if done % self.config.evaluateEvery == 0 || done == total {
                 let validation = evaluate()
-                if !quiet { print("  step \(done): validation loss \(Format.fixed(validation)), perplexity \(Format.fixed(exp(validation), 1))") }
+                if !quiet { print("  step \(done): validation loss \(Format.fixed(validation)), perplexity " +
+                                  "\(Format.fixed(exp(validation), 1))") }
             }
             if let tokenizer, self.config.sampleEvery > 0, done % self.config.sampleEvery == 0, !quiet {
                 printSamples(tokenizer)
