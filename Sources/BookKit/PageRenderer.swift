@@ -8,6 +8,14 @@
 import Foundation
 
 public enum PageRenderer {
+    /// A file's opening as the page shows it: a file split off only for size opens with a "part two"
+    /// heading and no prose of its own; that heading alone would be an empty section, so it is dropped.
+    /// "## Chapter 04, part two" → ""; "## Part two\n\nSome prose." → unchanged.
+    public static func visibleOpening(_ opening: String) -> String {
+        let prose = opening.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.allSatisfy(\.isWhitespace) }
+        return prose.isEmpty ? "" : opening
+    }
+
     /// The link to a neighbouring chapter's page: (title, file name).
     public typealias Link = (title: String, file: String)
 
@@ -38,9 +46,10 @@ public enum PageRenderer {
             out.append("</details>")
         }
         for part in source.parts {
-            if !part.opening.isEmpty {
+            let opening = PageRenderer.visibleOpening(part.opening)
+            if !opening.isEmpty {
                 out.append("")
-                out.append(part.opening)
+                out.append(opening)
             }
             for cell in part.cells {
                 out.append("")

@@ -139,6 +139,22 @@ struct BookTests {
         #expect(PageRenderer.fence("a ``` b", "text").hasPrefix("````text"))
     }
 
+    @Test("a file split off for size adds no empty heading: a bare 'part two' heading is dropped, one with prose kept")
+    func splitFileHeadings() throws {
+        #expect(PageRenderer.visibleOpening("## Chapter 04, part two — the course run") == "")
+        #expect(PageRenderer.visibleOpening("## Part two\n\n") == "")
+        #expect(PageRenderer.visibleOpening("## Part two\n\nWhy it matters.") == "## Part two\n\nWhy it matters.")
+        // And no committed page has a heading followed directly by another heading.
+        for name in try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("docs/chapters").path)
+        where name.hasSuffix(".md") {
+            let lines = try String(contentsOf: root.appendingPathComponent("docs/chapters/\(name)"), encoding: .utf8)
+                .split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
+            for (line, next) in zip(lines, lines.dropFirst()) where line.hasPrefix("## ") && next.hasPrefix("## ") {
+                Issue.record("docs/chapters/\(name): the heading '\(line)' is empty (next: '\(next)')")
+            }
+        }
+    }
+
     @Test("the committed pages match the chapter sources: prose and code cannot drift from the code (run `make docs-text` after editing a chapter)")
     func committedPagesMatchSources() throws {
         let book = Book(chapters: root.appendingPathComponent("Chapters"), pages: root.appendingPathComponent("docs/chapters"),
