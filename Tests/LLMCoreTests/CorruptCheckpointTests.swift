@@ -133,9 +133,8 @@ struct CorruptCheckpointTests {
         try Checkpoint.save(try GPT(config, seed: 1), to: folder)
         let configURL = folder.appendingPathComponent(Checkpoint.configFileName)
         func expectError(_ edit: (inout [String: Any]) -> Void, tensor: String?, mentions: String) throws {
-            var object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(config)) as? [String: Any])
-            edit(&object)
-            try JSONSerialization.data(withJSONObject: object).write(to: configURL)
+            let object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(config)) as? [String: Any])
+            try writeEdited(object, to: configURL, edit)
             do {
                 _ = try Checkpoint.load(from: folder)
                 Issue.record("expected an error mentioning \(mentions)")

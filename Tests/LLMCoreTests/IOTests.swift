@@ -12,6 +12,13 @@ func temporaryFolder(_ name: String = #function) -> URL {
     return url
 }
 
+/// Writes `object` changed by `edit` as JSON to `url`: how the tests hand-edit config files.
+func writeEdited(_ object: [String: Any], to url: URL, _ edit: (inout [String: Any]) -> Void) throws {
+    var edited = object
+    edit(&edited)
+    try JSONSerialization.data(withJSONObject: edited).write(to: url)
+}
+
 /// Runs Tests/Fixtures/`script` with python3 and returns its standard output; nil (after printing why)
 /// when python3 or the Python package `needs` is missing — the script exits with 3 then.
 func runPythonFixture(_ script: String, _ arguments: [String], needs package: String) throws -> Data? {

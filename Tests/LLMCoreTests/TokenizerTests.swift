@@ -224,9 +224,7 @@ struct TokenizerFileTests {
             ("fractional id", { $0["special_tokens"] = [first.key: 0.5] }, "not a tokenizer config"),
         ]
         for (name, edit, mentions) in cases {
-            var object = original
-            edit(&object)
-            try JSONSerialization.data(withJSONObject: object).write(to: configURL)
+            try writeEdited(original, to: configURL, edit)
             do {
                 _ = try BPETokenizer.load(from: folder)
                 Issue.record("\(name): accepted")
