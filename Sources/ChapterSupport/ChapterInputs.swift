@@ -15,7 +15,8 @@ public enum ChapterInputs {
             do {
                 return try BPETokenizer.load(from: folder)
             } catch TokenizerError.corruptFile(_, 0, "the file does not exist") {
-                throw RunArtifacts(runDirectory: folder.deletingLastPathComponent().path).missing(.tokenizer, flag: "--tokenizer DIR")
+                throw RunArtifacts(runDirectory: folder.deletingLastPathComponent().path)
+                    .missing(.tokenizer, at: folder, flag: "--tokenizer DIR")
             }
         }
         print("(no tokenizer in \(folder.path): training a small one for --quick; run ch01 for the course tokenizer)")

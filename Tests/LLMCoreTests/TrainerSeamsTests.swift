@@ -241,3 +241,22 @@ struct MFUTests {
         }
     }
 }
+
+@Suite("Run artifacts")
+struct RunArtifactsTests {
+    @Test("every artifact has one path under the run folder; a missing one names the command that makes it")
+    func map() throws {
+        let root = temporaryFolder()
+        let artifacts = RunArtifacts(runDirectory: root.path)
+        #expect(artifacts.url(.baseModel).path == root.appendingPathComponent("pretrain/checkpoint").path)
+        #expect(artifacts.url(.tokenizer).path == root.appendingPathComponent("tokenizer").path)
+        #expect(Set(Artifact.allCases.map(\.relativePath)).count == Artifact.allCases.count, "two artifacts share a path")
+        #expect(!artifacts.exists(.baseModel))
+        #expect(throws: CourseError.self) { try artifacts.require(.baseModel) }
+        let message = artifacts.missing(.chatModel, flag: "--checkpoint DIR").description
+        #expect(message.contains("swift run -c release ch05") && message.contains("--checkpoint DIR")
+                && message.contains(artifacts.url(.chatModel).path), "\(message)")
+        try Checkpoint.save(try GPT(microConfigs()[0], seed: 1), to: artifacts.url(.baseModel))
+        #expect(try artifacts.require(.baseModel) == artifacts.url(.baseModel))
+    }
+}

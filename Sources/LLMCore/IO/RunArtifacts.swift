@@ -93,9 +93,10 @@ public struct RunArtifacts: Sendable {
         return url(artifact)
     }
 
-    /// The one-line error for a missing artifact: where it was looked for and what makes it.
-    public func missing(_ artifact: Artifact, flag: String? = nil) -> CourseError {
-        CourseError.invalidValue(name: artifact.title, value: url(artifact).path,
+    /// The one-line error for a missing artifact: where it was looked for (`at`, default its place in
+    /// this run folder) and what makes it.
+    public func missing(_ artifact: Artifact, at place: URL? = nil, flag: String? = nil) -> CourseError {
+        CourseError.invalidValue(name: artifact.title, value: (place ?? url(artifact)).path,
                                  expected: "\(artifact.title): run '\(artifact.command)' (or 'make course') first"
                                      + (flag.map { ", or pass \($0)" } ?? ""))
     }
