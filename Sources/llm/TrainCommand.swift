@@ -110,6 +110,10 @@ struct TrainCommand: ParsableCommand {
                   "nats)")
         }
         try trainer.run(peakGFLOPs: SgemmPeak.measure(), tokenizer: bpe)
+        let heldOut = HeldOut.score(trainer.model, trainer.source.data)
+        print("held-out (every held-out token once, \(Format.integer(heldOut.tokens)) tokens, " +
+              "\(Format.integer(heldOut.bytes)) bytes): \(Format.fixed(heldOut.natsPerToken)) nats/token, " +
+              "\(Format.fixed(heldOut.bitsPerByte, 3)) bits/byte")
         print("checkpoint: \(Chapter.relativePath(checkpoint.path))")
     }
 }

@@ -23,6 +23,7 @@ struct Chapter04Tests {
         let first = try runProduct("llm", ["train", "--preset", "gpt2-tiny", "--context", "32", "--steps", "4"] + common)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("validation loss") && first.stdout.contains("checkpoint"))
+        #expect(first.stdout.contains("bits/byte") && first.stdout.contains("every held-out token once"), "\(first.stdout)")
         let resumed = try runProduct("llm", ["train", "--resume", "--steps", "6"] + common)
         #expect(resumed.status == 0 && resumed.stdout.contains("resuming at step 4 of 6"), "\(resumed.stderr)")
         let inspect = try runProduct("llm", ["checkpoint", "inspect", run.appendingPathComponent("checkpoint").path])

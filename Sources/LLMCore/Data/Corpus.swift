@@ -22,7 +22,12 @@ public struct Corpus: Sendable {
     public let source: String
 
     /// Which of the fortune collections to read.
-    public enum Language: String, Sendable, CaseIterable { case english, chinese, all }
+    /// Which fortunes: English, Chinese, all of them, or `pretraining` — the English fortunes with the Tang
+    /// poems and Song lyrics (the base model's corpus: bilingual, so fine-tuning can teach Chinese tasks).
+    public enum Language: String, Sendable, CaseIterable { case english, chinese, all, pretraining }
+
+    /// The Chinese collections in the pretraining corpus (the 2 MB of Chinese fortunes are left out).
+    public static let poemTopics: Set<String> = ["tang300", "song100"]
 
     /// Where Debian's `fortunes` and `fortunes-zh` packages put their files.
     public static let fortunesDirectory = "/usr/share/games/fortunes"
@@ -34,6 +39,26 @@ public struct Corpus: Sendable {
         self.source = source
     }
 
+    /// The course's split, by entry: every 10th entry (index % 10 == 9) is held out, the rest trains;
+    /// held-out entries never reach a training set in any chapter. When that holds out nothing (fewer
+    /// than ten entries), the last entry is held out.
+    public func split() -> (train: [String], heldOut: [String]) {
+        var train: [String] = [], heldOut: [String] = []
+        for (i, entry) in entries.enumerated() {
+            if Corpus.isHeldOut(i) { heldOut.append(entry.text) } else { train.append(entry.text) }
+        }
+        if heldOut.isEmpty, train.count > 1 { heldOut.append(train.removeLast()) }
+        return (train, heldOut)
+    }
+
+    /// The held-out entries (of the split above) for which `keep` holds: per-language evaluation.
+    public func heldOut(where keep: (CorpusEntry) -> Bool) -> [String] {
+        entries.indices.filter { Corpus.isHeldOut($0) && keep(entries[$0]) }.map { entries[$0].text }
+    }
+
+    /// Whether entry `index` is held out (every 10th).
+    public static func isHeldOut(_ index: Int) -> Bool { index % 10 == 9 }
+
     /// The default corpus: the fortune collections in `directory`, English, Chinese or both.
     public static func fortunes(_ language: Language = .all, directory: String = fortunesDirectory) throws -> Corpus {
         let all = try load(path: directory)
@@ -42,6 +67,7 @@ public struct Corpus: Sendable {
             case .all: return true
             case .english: return !chineseTopics.contains(entry.topic)
             case .chinese: return chineseTopics.contains(entry.topic)
+            case .pretraining: return !chineseTopics.contains(entry.topic) || poemTopics.contains(entry.topic)
             }
         }
         if kept.isEmpty { throw CourseError.corpusEmpty(path: directory) }

@@ -12,6 +12,11 @@ public struct TokenDataset: Sendable {
     public let train: [Int32]
     public let validation: [Int32]
     public let vocabularySize: Int
+    /// UTF-8 bytes of the text behind each stream: every entry's text plus one separator byte (the
+    /// `<|endoftext|>` after it stands for that byte). Bits per byte divide by these (0 when unknown).
+    public var trainBytes = 0, validationBytes = 0
+    /// The id that ends every entry in the streams.
+    public var endOfText: Int32 = 0
 
     public init(train: [Int32], validation: [Int32], vocabularySize: Int) {
         self.train = train
@@ -25,17 +30,12 @@ public struct TokenDataset: Sendable {
                             cacheFolder: URL? = nil) throws -> TokenDataset {
         let key = cacheKey(corpus, tokenizer)
         let cacheURL = cacheFolder?.appendingPathComponent("tokens-\(String(key, radix: 16)).bin")
-        let dataset: TokenDataset
+        var dataset: TokenDataset
+        let (trainDocuments, validationDocuments) = corpus.split()
+        let end = Int32(tokenizer.specialId("<|endoftext|>") ?? 0)
         if let cacheURL, let cached = read(cacheURL, vocabularySize: tokenizer.vocabularySize) {
             dataset = cached
         } else {
-            var trainDocuments: [String] = [], validationDocuments: [String] = []
-            for (i, entry) in corpus.entries.enumerated() {
-                if i % 10 == 9 { validationDocuments.append(entry.text) } else { trainDocuments.append(entry.text) }
-            }
-            if validationDocuments.isEmpty,
-                trainDocuments.count > 1 { validationDocuments.append(trainDocuments.removeLast()) }
-            let end = Int32(tokenizer.specialId("<|endoftext|>") ?? 0)
             func stream(_ documents: [String]) throws -> [Int32] {
                 try tokenizer.encode(documents: documents, special: .asText).flatMap { $0.map(Int32.init) + [end] }
             }
@@ -43,6 +43,9 @@ public struct TokenDataset: Sendable {
                                    vocabularySize: tokenizer.vocabularySize)
             if let cacheURL { try? dataset.write(cacheURL) }
         }
+        dataset.trainBytes = trainDocuments.reduce(0) { $0 + $1.utf8.count + 1 }
+        dataset.validationBytes = validationDocuments.reduce(0) { $0 + $1.utf8.count + 1 }
+        dataset.endOfText = end
         for (name, tokens) in [("training", dataset.train),
                                ("validation", dataset.validation)] where tokens.count < contextLength + 1 {
             throw CourseError.invalidValue(name: "corpus \(corpus.source)", value: "(\(tokens.count) \(name) tokens)",
@@ -90,6 +93,11 @@ public struct TokenDataset: Sendable {
                                    vocabularySize: vocabulary)
         let valid = dataset.train.allSatisfy { $0 >= 0 && Int($0) < vocabulary } && dataset.validation.allSatisfy { $0 >= 0 && Int($0) < vocabulary }
         return valid ? dataset : nil
+    }
+
+    /// The unigram baseline in bits per byte of the held-out text.
+    public var unigramBitsPerByte: Double {
+        bitsPerByte(nats: unigramLoss * Double(validation.count), bytes: validationBytes)
     }
 
     /// The unigram baseline: the cross-entropy (nats/token) of the validation stream under the training

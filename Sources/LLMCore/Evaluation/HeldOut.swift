@@ -1,0 +1,83 @@
+// Introduced in Chapter 04. How well a model predicts text it never trained on, in the unit that compares
+// with any compressor: bits per byte.
+//
+// Compression is prediction: a model that gives the next token probability p can encode it in −log₂ p
+// bits (arithmetic coding gets within a hair of that). So a language model's cross-entropy, summed over
+// the held-out tokens and divided by the held-out text's UTF-8 bytes, is the size of the text it could
+// write — bits per byte, comparable with gzip and xz on the same bytes (Compressors.swift) and across
+// tokenizers (tokens per byte differ, bytes do not).
+//
+//   bits per byte = Σ −ln p(token) / (ln 2 · bytes)
+//
+// Protocol of `HeldOut.score`: the whole held-out stream, every token predicted exactly once — an
+// `<|endoftext|>` is put in front so the first entry's first token is predicted too; consecutive
+// windows of the model's context with no overlap (each token sees the context since its window began,
+// between 0 and T − 1 tokens), the last window shorter. Bytes: each entry's UTF-8 text plus one for the
+// separator its closing `<|endoftext|>` stands for.
+
+import Foundation
+
+/// Bits per byte from a summed cross-entropy in nats and a byte count: nats / (ln 2 · bytes).
+/// 2.0 nats/token over 100 tokens of 250 bytes → 200 / (0.6931 · 250) = 1.154 bits per byte.
+public func bitsPerByte(nats: Double, bytes: Int) -> Double {
+    bytes > 0 ? nats / (log(2) * Double(bytes)) : .nan
+}
+
+/// A model's score on a held-out stream.
+public struct HeldOutScore: Sendable, Equatable {
+    /// Tokens predicted (every held-out token once).
+    public let tokens: Int
+    /// UTF-8 bytes of the text they encode.
+    public let bytes: Int
+    /// Σ −ln p over those tokens.
+    public let nats: Double
+
+    public var natsPerToken: Double { nats / Double(max(tokens, 1)) }
+    public var bitsPerByte: Double { LLMCore.bitsPerByte(nats: nats, bytes: bytes) }
+}
+
+public enum HeldOut {
+    /// Scores `stream` (entries joined by `endOfText`, as `TokenDataset` builds them) by the protocol
+    /// above; `bytes` is the text's size (`TokenDataset.validationBytes`). Batches of `batchSize` windows.
+    public static func score(_ model: GPT, stream: [Int32], endOfText: Int32, bytes: Int, batchSize: Int = 8) -> HeldOutScore {
+        let tokens = [Int(endOfText)] + stream.map(Int.init)
+        let t = model.config.contextLength
+        var windows: [(inputs: [Int], targets: [Int])] = []
+        var start = 0
+        while start + 1 < tokens.count {
+            let end = min(start + t, tokens.count - 1)
+            windows.append((Array(tokens[start..<end]), Array(tokens[(start + 1)...end])))
+            start = end
+        }
+        var nats = 0.0, counted = 0
+        var index = 0
+        while index < windows.count {
+            // Windows of one length go together (all but the last are full).
+            let length = windows[index].inputs.count
+            var batch = [(inputs: [Int], targets: [Int])]()
+            while index < windows.count, batch.count < batchSize, windows[index].inputs.count == length {
+                batch.append(windows[index])
+                index += 1
+            }
+            let tape = Tape.inference
+            let targets = batch.flatMap(\.targets)
+            let mean = tape.crossEntropy(model(batch.map(\.inputs), tape), targets: targets).value.item
+            nats += Double(mean) * Double(targets.count)
+            counted += targets.count
+        }
+        return HeldOutScore(tokens: counted, bytes: bytes, nats: nats)
+    }
+
+    /// The model's score on some held-out entries (one language's, say), tokenized here.
+    public static func score(_ model: GPT, tokenizer: BPETokenizer, entries: [String], batchSize: Int = 8) throws -> HeldOutScore {
+        let end = Int32(tokenizer.specialId("<|endoftext|>") ?? 0)
+        let stream = try tokenizer.encode(documents: entries, special: .asText).flatMap { $0.map(Int32.init) + [end] }
+        return score(model, stream: stream, endOfText: end, bytes: entries.reduce(0) { $0 + $1.utf8.count + 1 },
+                     batchSize: batchSize)
+    }
+
+    /// The model's score on a dataset's whole held-out split.
+    public static func score(_ model: GPT, _ data: TokenDataset, batchSize: Int = 8) -> HeldOutScore {
+        score(model, stream: data.validation, endOfText: data.endOfText, bytes: data.validationBytes, batchSize: batchSize)
+    }
+}

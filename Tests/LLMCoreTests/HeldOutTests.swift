@@ -1,0 +1,72 @@
+// Bits per byte and the baselines it is compared with: the formula on a hand example, every held-out
+// token scored exactly once, and the compressors run for real on a small text.
+
+import Foundation
+import Testing
+@testable import LLMCore
+
+@Suite("Held-out evaluation")
+struct HeldOutTests {
+    @Test("bits per byte from a loss and a byte count: 2 nats × 100 tokens over 250 bytes = 1.154")
+    func formula() {
+        // 200 nats = 200 / ln 2 = 288.54 bits, over 250 bytes.
+        #expect(abs(bitsPerByte(nats: 200, bytes: 250) - 1.15416) < 1e-4)
+        // A uniform guess over 256 byte values costs exactly 8 bits per byte: ln 256 nats per byte-token.
+        #expect(abs(bitsPerByte(nats: log(256) * 1000, bytes: 1000) - 8) < 1e-12)
+        #expect(bitsPerByte(nats: 1, bytes: 0).isNaN)
+    }
+
+    @Test("the whole held-out stream is scored, every token once, and equals a token-by-token reference")
+    func everyTokenOnce() throws {
+        let config = GPTConfig.gpt2Style(vocabularySize: 23, contextLength: 8, layers: 1, heads: 2, embeddingSize: 8)
+        let model = try GPT(config, seed: 3)
+        var g = SeededGenerator(seed: 2)
+        let stream = (0..<45).map { _ in Int32(1 + g.integer(below: 22)) }      // 45 tokens: 5 full windows of 8 + 6
+        let score = HeldOut.score(model, stream: stream, endOfText: 0, bytes: 90, batchSize: 2)
+        #expect(score.tokens == 45, "every held-out token predicted once, the first after a leading <|endoftext|>")
+        // Reference: the same windows one at a time, −ln softmax(logits)[target] summed in Double.
+        let tokens = [0] + stream.map(Int.init)
+        var nats = 0.0
+        for start in stride(from: 0, to: 45, by: 8) {
+            let end = min(start + 8, 45)
+            let logits = model([Array(tokens[start..<end])], .inference).value            // (1, n, V)
+            for (row, target) in tokens[(start + 1)...end].enumerated() {
+                let values = (0..<23).map { Double(logits[0, row, $0]) }
+                let top = values.max()!
+                nats += top + log(values.map { exp($0 - top) }.reduce(0, +)) - values[target]
+            }
+        }
+        #expect(abs(score.nats - nats) < 1e-4 * nats)
+        #expect(abs(score.bitsPerByte - nats / (log(2) * 90)) < 1e-4)
+    }
+
+    @Test("gzip and xz run on a small text: repetitive text costs few bits, priming with it costs fewer (skips without the tools)")
+    func compressors() throws {
+        let train = Compressors.text((0..<200).map { "The cat sat on the mat, number \($0 % 7)." })
+        let heldOut = Compressors.text((0..<20).map { "The cat sat on the mat, number \($0 % 7)." })
+        #expect(heldOut.count == (0..<20).reduce(0) { total, i in total + "The cat sat on the mat, number \(i % 7).".utf8.count + 1 })
+        let (baselines, missing) = Compressors.baselines(train: train, heldOut: heldOut)
+        if !missing.isEmpty { print("skipped compressors not installed: \(missing)") }
+        for baseline in baselines {
+            #expect(baseline.alone > 0 && baseline.alone < 8, "\(baseline)")
+            #expect(baseline.primed < baseline.alone, "\(baseline): having read the training text must help")
+        }
+        // Random bytes do not compress: about 8 bits per byte or a little more.
+        var g = SeededGenerator(seed: 1)
+        let noise = Data((0..<4000).map { _ in UInt8(g.integer(below: 256)) })
+        if let size = Compressors.compressedSize(noise, command: "gzip", arguments: ["-9", "-c", "-n"]) {
+            #expect(Double(size) * 8 / 4000 > 7.9)
+        }
+    }
+
+    @Test("a dataset knows its held-out bytes: each entry's UTF-8 text plus one separator")
+    func bytes() throws {
+        let entries = (0..<20).map { CorpusEntry(text: "entry \($0) café", topic: "t", attribution: nil) }
+        let tokenizer = try BPETrainer.train(documents: entries.map(\.text), vocabularySize: 270).tokenizer
+        let data = try TokenDataset.make(corpus: Corpus(entries: entries, source: "test"), tokenizer: tokenizer, contextLength: 4)
+        let heldOut = [9, 19].map { "entry \($0) café" }
+        #expect(data.validationBytes == heldOut.reduce(0) { $0 + $1.utf8.count + 1 })
+        #expect(data.validationBytes == Compressors.text(heldOut).count)
+        #expect(Corpus(entries: entries, source: "test").split().heldOut == heldOut)
+    }
+}
