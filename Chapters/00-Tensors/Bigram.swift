@@ -19,15 +19,8 @@ struct CharacterData {
 extension Lesson {
     /// The chapter's corpus text, split into entries. Throws a one-line error for a missing or empty corpus.
     func loadText(_ corpus: Corpus) throws -> (train: String, validation: String) {
-        // Every 10th entry is held out: a deterministic split by entry, so no fortune is in both.
-        var train: [String] = [], validation: [String] = []
-        for (i, entry) in corpus.entries.enumerated() {
-            if i % 10 == 9 { validation.append(entry.text) } else { train.append(entry.text) }
-        }
-        if validation.isEmpty, let last = train.last, train.count > 1 {  // a one-file corpus: hold out its end
-            validation = [last]
-            train.removeLast()
-        }
+        // Every 10th entry is held out (`Corpus.split`): a deterministic split by entry, so no fortune is in both.
+        let (train, validation) = corpus.split()
         let trainText = train.joined(separator: "\n\n"), validationText = validation.joined(separator: "\n\n")
         if trainText.unicodeScalars.count < 2 || validationText.unicodeScalars.count < 2 {
             throw CourseError.corpusEmpty(path: corpus.source)

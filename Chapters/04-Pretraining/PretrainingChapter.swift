@@ -2,14 +2,16 @@
 //:
 //: What we build: the loop that turns a random transformer into a language model, and the habits that
 //: keep it honest — a validation split, a baseline to beat, learning-rate warmup and decay, gradient
-//: clipping, checkpoints you can resume from exactly, and a guard that stops a diverging run. We compare
-//: SGD with AdamW, train the course model (GPT-2 recipe, 6 × 256) on the fortunes, train the Llama
-//: recipe on the same token budget, watch a model memorise a tiny corpus, and glance at scaling.
+//: clipping, checkpoints you can resume from exactly, and a guard that stops a diverging run — and one
+//: honest measure of how good a model is: bits per byte of held-out text, next to gzip and xz. We compare
+//: SGD with AdamW, train the course model (Llama recipe, 4 × 192) on the English fortunes and the Chinese
+//: poems for about five minutes, compare recipes on equal compute, watch a model memorise a tiny corpus,
+//: and glance at scaling.
 //:
 //: What we leave out: mixed precision, data parallelism, μP. The course run is minutes, not days: its
 //: samples read like fortunes only in their rhythm.
 //:
-//: Run it: `swift run -c release ch04` (about 12 minutes on 2 cores; `--quick` under 30 seconds).
+//: Run it: `swift run -c release ch04` (about 10 minutes on 2 cores; `--quick` under 30 seconds).
 //: Needs the Chapter 01 tokenizer (`runs/course/tokenizer/`); with `--quick` it trains a small one if
 //: missing. Writes the base model to `runs/course/pretrain/checkpoint/` for Chapters 05–10, and plots to
 //: `runs/course/04-pretraining/`: `optimizers.png`, `schedules.png`, `course-run.png`,
@@ -47,21 +49,22 @@ struct PretrainingChapter: ParsableCommand {
         let chapter = try ChapterContext(options: options, chapter: "04-pretraining")
         let lesson = Lesson(chapter: chapter)
         let pretrainFolder = options.artifacts.url(.baseModel).deletingLastPathComponent()  // checkpoint + token cache
-        let text = try corpus.load(default: .english)
+        let text = try corpus.load(default: .pretraining)
         let bpe = try tokenizer.load(options, corpus: text)
         chapter.banner("Chapter 04 — Pretraining")
         let peak = SgemmPeak.measure()
         let context = options.quick ? 64 : 256
         let data = try TokenDataset.make(corpus: text, tokenizer: bpe, contextLength: context,
                                          cacheFolder: pretrainFolder)
-        lesson.objective(data, peak: peak)                         // 4.1
-        try lesson.optimizers(data)                                // 4.2
-        try lesson.schedules()                                     // 4.3
-        let course = try lesson.courseRun(data, bpe, peak: peak, folder: pretrainFolder,
-                                          steps: steps ?? (options.quick ? 30 : 320))  // 4.4
-        try lesson.llamaRecipe(data, peak: peak, against: course)  // 4.5
-        try lesson.overfitting(text, bpe)                          // 4.6
-        try lesson.scaling(data)                                   // 4.7
+        let compressors = lesson.objective(data, text, peak: peak)                    // 4.1
+        try lesson.optimizers(data)                                                   // 4.2
+        try lesson.schedules()                                                        // 4.3
+        let course = try lesson.courseRun(data, bpe, text, peak: peak, folder: pretrainFolder,
+                                          steps: steps ?? (options.quick ? 30 : 640),
+                                          compressors: compressors)                   // 4.4
+        try lesson.recipes(data, peak: peak, against: course)                         // 4.5
+        try lesson.overfitting(text, bpe)                                             // 4.6
+        try lesson.scaling(data)                                                      // 4.7
     }
 }
 
@@ -70,7 +73,7 @@ struct Lesson {
     let chapter: ChapterContext
     var quick: Bool { chapter.quick }
 
-    // MARK: - 4.1 The objective, and the baseline to beat
+    // MARK: - 4.1 The objective, and the baselines to beat
 
     //: Pretraining asks one thing at every position: the next token. The loss is the cross-entropy
     //: −ln p(next), averaged over positions — the number of nats the model needs to encode the text, so
@@ -78,17 +81,33 @@ struct Lesson {
     //: Before training anything, two baselines: a model that knows nothing scores ln V; one that knows
     //: only how frequent each token is (unigram) scores the entropy of those frequencies. A model that
     //: does not beat the unigram baseline has learned nothing about context.
-    func objective(_ data: TokenDataset, peak: Double) {
-        Console.section("4.1 The objective, and the baseline to beat")
+    //:
+    //: Compression is prediction. A model that gives the next token probability p can store it in −log₂ p
+    //: bits (an arithmetic coder gets within a hair of that), so the loss summed over the held-out text and
+    //: divided by its UTF-8 bytes is the size the model could compress it to: **bits per byte**. That unit
+    //: does not depend on the tokenizer, and it puts the model next to the compressors everyone has: gzip
+    //: and xz at their best settings, run right here on the same held-out bytes — alone, and "primed" with
+    //: the training text first (only the extra bytes counted), which is the fair comparison: the model has
+    //: read the training text too. A language model that cannot beat xz has not learned much.
+    func objective(_ data: TokenDataset, _ corpus: Corpus, peak: Double) -> [CompressorBaseline] {
+        Console.section("4.1 The objective, and the baselines to beat")
         Console.keyValues([
             ("training tokens", Format.integer(data.train.count)),
-            ("validation tokens", "\(Format.integer(data.validation.count)) (every 10th fortune, never trained on)"),
+            ("held-out tokens", "\(Format.integer(data.validation.count)) (every 10th fortune, never trained on), " +
+                                "\(Format.integer(data.validationBytes)) bytes"),
             ("knows nothing: ln V",
              "\(Format.fixed(log(Double(data.vocabularySize)))) nats  (perplexity \(data.vocabularySize))"),
             ("unigram baseline", "\(Format.fixed(data.unigramLoss)) nats  (perplexity " +
-                                 "\(Format.fixed(exp(data.unigramLoss), 0)))"),
+                                 "\(Format.fixed(exp(data.unigramLoss), 0))), \(Format.fixed(data.unigramBitsPerByte, 2)) bits/byte"),
             ("sgemm peak for MFU", String(format: "%.0f GFLOP/s on %d threads", peak, Parallel.threads)),
         ])
+        let (train, heldOut) = corpus.split()
+        let (baselines, missing) = Compressors.baselines(train: Compressors.text(train), heldOut: Compressors.text(heldOut))
+        if !missing.isEmpty { print("  (not installed, so not measured: \(missing.joined(separator: ", ")))") }
+        Console.printTable(["held-out text compressed by", "alone (bits/byte)", "after the training text (bits/byte)"],
+                           baselines.map { [$0.name, Format.fixed($0.alone, 2), Format.fixed($0.primed, 2)] }
+                           + [["unigram model (above)", "", Format.fixed(data.unigramBitsPerByte, 2)]])
+        return baselines
     }
 
     // MARK: - 4.2 SGD against AdamW
@@ -122,10 +141,11 @@ struct Lesson {
                          as: "optimizers")
     }
 
-    /// The course model's shape (4.4): GPT-2 recipe, 6 layers × 256, 4 heads, context 256.
+    /// The course model's shape (4.4): Llama recipe, 4 layers × 192, 3 query heads sharing 1 key/value
+    /// head, context 256.
     func courseConfig(_ data: TokenDataset) -> GPTConfig {
-        GPTConfig.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 256, layers: 6,
-                            heads: 4, embeddingSize: 256)
+        GPTConfig.llamaStyle(vocabularySize: data.vocabularySize, contextLength: 256, layers: 4, heads: 3,
+                             kvHeads: 1, embeddingSize: 192)
     }
 
     /// A GPT-2-recipe config sized for quick experiments, with the dataset's vocabulary.

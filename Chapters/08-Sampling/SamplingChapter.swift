@@ -272,7 +272,7 @@ struct Lesson {
     //: Read the speed-up column with two facts in mind. A drafter trained for seconds agrees with the base
     //: model rarely, and every rejected draft is wasted work. And the trick pays when decoding is bound by
     //: reading the weights from memory, so that checking k + 1 positions costs about as much as one: true
-    //: of big models, not of this 23 MB one, which fits in the processor's 32 MB L3 cache — here k + 1 rows
+    //: of big models, not of this 13 MB one, which fits in the processor's 32 MB L3 cache — here k + 1 rows
     //: cost close to k + 1 times one row's arithmetic. Both columns are honest; change the drafter (or the
     //: base model's size) and watch them move.
     func trainDrafter(_ text: Corpus) throws -> GPT {
