@@ -98,11 +98,13 @@ struct Lesson {
             ("knows nothing: ln V",
              "\(Format.fixed(log(Double(data.vocabularySize)))) nats  (perplexity \(data.vocabularySize))"),
             ("unigram baseline", "\(Format.fixed(data.unigramLoss)) nats  (perplexity " +
-                                 "\(Format.fixed(exp(data.unigramLoss), 0))), \(Format.fixed(data.unigramBitsPerByte, 2)) bits/byte"),
+                                 "\(Format.fixed(exp(data.unigramLoss), 0))), " +
+                                 "\(Format.fixed(data.unigramBitsPerByte, 2)) bits/byte"),
             ("sgemm peak for MFU", String(format: "%.0f GFLOP/s on %d threads", peak, Parallel.threads)),
         ])
         let (train, heldOut) = corpus.split()
-        let (baselines, missing) = Compressors.baselines(train: Compressors.text(train), heldOut: Compressors.text(heldOut))
+        let (baselines, missing) = Compressors.baselines(train: Compressors.text(train),
+                                                         heldOut: Compressors.text(heldOut))
         if !missing.isEmpty { print("  (not installed, so not measured: \(missing.joined(separator: ", ")))") }
         Console.printTable(["held-out text compressed by", "alone (bits/byte)", "after the training text (bits/byte)"],
                            baselines.map { [$0.name, Format.fixed($0.alone, 2), Format.fixed($0.primed, 2)] }

@@ -49,10 +49,14 @@ extension Lesson {
         trainer.printSamples(bpe, count: 24)
         let start = Date()
         var minutes: [Int: Double] = [:]                            // wall-clock minutes when each step began
-        try trainer.run(peakGFLOPs: peak, tokenizer: bpe) { step in minutes[step] = Date().timeIntervalSince(start) / 60 }
+        try trainer.run(peakGFLOPs: peak, tokenizer: bpe) { step in
+            minutes[step] = Date().timeIntervalSince(start) / 60
+        }
         let seconds = Date().timeIntervalSince(start)
-        let english = try HeldOut.score(model, tokenizer: bpe, entries: corpus.heldOut { !Corpus.chineseTopics.contains($0.topic) })
-        let poems = try HeldOut.score(model, tokenizer: bpe, entries: corpus.heldOut { Corpus.chineseTopics.contains($0.topic) })
+        let english = try HeldOut.score(model, tokenizer: bpe,
+                                        entries: corpus.heldOut { !Corpus.chineseTopics.contains($0.topic) })
+        let poems = try HeldOut.score(model, tokenizer: bpe,
+                                      entries: corpus.heldOut { Corpus.chineseTopics.contains($0.topic) })
         let all = HeldOut.score(model, data)
         let xz = compressors.first { $0.name.hasPrefix("xz") }
         Console.keyValues([
@@ -67,7 +71,9 @@ extension Lesson {
             [name, Format.integer(score.tokens), Format.integer(score.bytes), Format.fixed(score.natsPerToken),
              Format.fixed(score.bitsPerByte, 3)]
         })
-        if let xz { print("  xz -9e after the training text: \(Format.fixed(xz.primed, 3)) bits/byte on all of it (4.1)") }
+        if let xz {
+            print("  xz -9e after the training text: \(Format.fixed(xz.primed, 3)) bits/byte on all of it (4.1)")
+        }
         // The progress line's 8-batch estimates, in bits per byte, against the minutes they took.
         let bytesPerToken = Double(data.validationBytes) / Double(max(data.validation.count, 1))
         let estimates = trainer.state.validation.map { point in
@@ -124,7 +130,8 @@ extension Lesson {
             let trainer = try Trainer(model: model, data: data, config: config, checkpointFolder: nil)
             try trainer.run(peakGFLOPs: peak, label: "  \(name.prefix(21))", quiet: true)
             let score = HeldOut.score(model, data)
-            rows.append([name, Format.integer(model.parameters.parameterCount), String(format: "%.1f", flopsPerToken(modelConfig) / 1e6),
+            rows.append([name, Format.integer(model.parameters.parameterCount),
+                         String(format: "%.1f", flopsPerToken(modelConfig) / 1e6),
                          "\(steps)", Format.fixed(score.bitsPerByte, 3)])
             let tokens = trainer.state.validation.map { Double($0.step * course.batchSize * t) / 1e6 }
             curves.append(Series(name, x: tokens, y: trainer.state.validation.map(\.loss)))
@@ -142,7 +149,8 @@ extension Lesson {
     //: stop, regularise, or find more data.
     func overfitting(_ corpus: Corpus, _ bpe: BPETokenizer) throws {
         Console.section("4.6 What overfitting looks like")
-        let small = Corpus(entries: Array(corpus.entries.prefix(44)) + Array(corpus.entries.dropFirst(44).prefix(20)), source: "first fortunes")
+        let small = Corpus(entries: Array(corpus.entries.prefix(44)) + Array(corpus.entries.dropFirst(44).prefix(20)),
+                           source: "first fortunes")
         let data = try TokenDataset.make(corpus: small, tokenizer: bpe, contextLength: 32)
         let model = try GPT(smallConfig(data, width: 64, layers: 2, context: 32), seed: chapter.options.seed)
         let steps = chapter.quick ? 60 : 300

@@ -11,12 +11,15 @@ extension Tape {
     /// gradient into the position it came from.
     public func gatherPositions(_ x: Variable, _ positions: [Int]) -> Variable {
         let shape = x.shape
-        if shape.count != 3 || positions.count != shape[0] || positions.contains(where: { !(0..<shape[1]).contains($0) }) {
+        let inRange = { (p: Int) in shape.count == 3 && (0..<shape[1]).contains(p) }
+        if shape.count != 3 || positions.count != shape[0] || !positions.allSatisfy(inRange) {
             shapeFailure("gatherPositions", "needs x (B, T, C) and B positions in 0..<T; got \(shape) and \(positions)")
         }
         let (t, c) = (shape[1], shape[2])
         let out = Tensor(uninitialized: [shape[0], c])
-        for (b, p) in positions.enumerated() { (out.base + b * c).update(from: x.value.base + (b * t + p) * c, count: c) }
+        for (b, p) in positions.enumerated() {
+            (out.base + b * c).update(from: x.value.base + (b * t + p) * c, count: c)               // row (b, p)
+        }
         return record("gatherPositions", out, inputs: [x]) { y in
             x.withGradient { dX in
                 for (b, p) in positions.enumerated() { Kernels.axpy(1, y.grad!.base + b * c,
@@ -69,7 +72,9 @@ extension Tape {
                          "\(referenceMargins.count)")
         }
         let z = (0..<b).map { beta * ((chosen.value.base[$0] - rejected.value.base[$0]) - referenceMargins[$0]) }
-        let loss = z.reduce(0.0) { total, zb in total + Double(zb > 0 ? log1p(exp(-zb)) : -zb + log1p(exp(zb))) } / Double(b)
+        // log(1 + e^−z), computed without overflow on either side.
+        let softplus = { (zb: Float) in Double(zb > 0 ? log1p(exp(-zb)) : -zb + log1p(exp(zb))) }
+        let loss = z.reduce(0.0) { $0 + softplus($1) } / Double(b)
         return record("dpoLoss", Tensor(scalar: Float(loss)), inputs: [chosen, rejected]) { y in
             let scale = y.grad!.item / Float(b)
             let dZ = z.map { -scale / (1 + exp($0)) }                  // −σ(−z)/B · ∂L/∂loss

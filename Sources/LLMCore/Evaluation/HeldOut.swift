@@ -39,7 +39,8 @@ public struct HeldOutScore: Sendable, Equatable {
 public enum HeldOut {
     /// Scores `stream` (entries joined by `endOfText`, as `TokenDataset` builds them) by the protocol
     /// above; `bytes` is the text's size (`TokenDataset.validationBytes`). Batches of `batchSize` windows.
-    public static func score(_ model: GPT, stream: [Int32], endOfText: Int32, bytes: Int, batchSize: Int = 8) -> HeldOutScore {
+    public static func score(_ model: GPT, stream: [Int32], endOfText: Int32, bytes: Int,
+                             batchSize: Int = 8) -> HeldOutScore {
         let tokens = [Int(endOfText)] + stream.map(Int.init)
         let t = model.config.contextLength
         var windows: [(inputs: [Int], targets: [Int])] = []
@@ -69,7 +70,8 @@ public enum HeldOut {
     }
 
     /// The model's score on some held-out entries (one language's, say), tokenized here.
-    public static func score(_ model: GPT, tokenizer: BPETokenizer, entries: [String], batchSize: Int = 8) throws -> HeldOutScore {
+    public static func score(_ model: GPT, tokenizer: BPETokenizer, entries: [String],
+                             batchSize: Int = 8) throws -> HeldOutScore {
         let end = Int32(tokenizer.specialId("<|endoftext|>") ?? 0)
         let stream = try tokenizer.encode(documents: entries, special: .asText).flatMap { $0.map(Int32.init) + [end] }
         return score(model, stream: stream, endOfText: end, bytes: entries.reduce(0) { $0 + $1.utf8.count + 1 },
@@ -78,6 +80,7 @@ public enum HeldOut {
 
     /// The model's score on a dataset's whole held-out split.
     public static func score(_ model: GPT, _ data: TokenDataset, batchSize: Int = 8) -> HeldOutScore {
-        score(model, stream: data.validation, endOfText: data.endOfText, bytes: data.validationBytes, batchSize: batchSize)
+        score(model, stream: data.validation, endOfText: data.endOfText,
+              bytes: data.validationBytes, batchSize: batchSize)
     }
 }

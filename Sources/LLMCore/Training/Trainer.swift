@@ -63,7 +63,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
                    "\(kept). Try a lower --learning-rate, a longer warmup, or a smaller clip norm, then --resume"
         case .tooLarge(let needed, let available):
             return String(format: "this batch and context need about %.1f GB for training, more than the %.1f GB " +
-                                  "available; lower --batch-size or --context, or raise --accumulation", Double(needed) / 1e9, Double(available) / 1e9)
+                                  "available; lower --batch-size or --context, or raise --accumulation",
+                                      Double(needed) / 1e9, Double(available) / 1e9)
         }
     }
 }
