@@ -5,7 +5,9 @@ import Foundation
 
 extension Trainer {
     /// Trains until `config.steps` (from wherever the state is). `peakGFLOPs` (the sgemm peak) turns
-    /// tokens/s into MFU, re-measured when a figure would exceed 100 % (`MFUMeter`); `tokenizer` enables samples in the log; `beforeStep` is a hook for tests.
+    /// tokens/s into MFU, re-measured when a figure would exceed 100 % (`MFUMeter`); `tokenizer` enables
+    /// samples in the log; `beforeStep` is called with each step's number before it runs (tests stop a run
+    /// there, Chapter 04 notes the time).
     public func run(peakGFLOPs: Double? = nil, tokenizer: BPETokenizer? = nil, label: String = "  train",
                     quiet: Bool = false, beforeStep: ((Int) -> Void)? = nil) throws {
         let total = config.steps
