@@ -130,7 +130,7 @@ extension Lesson {
             weights.zeroGrad()
             tape.backward(loss)
             let gradient = weights.grad!                                                               // (V, V)
-            weights.value.withUnsafeMutableBufferPointer { w in                                         // W ← W − η·∂L/∂W
+            weights.value.withUnsafeMutableBufferPointer { w in                              // W ← W − η·∂L/∂W
                 gradient.withUnsafeBufferPointer { g in Kernels.axpy(-learningRate, g.baseAddress!,
                                                                      w.baseAddress!, count: v * v) }
             }

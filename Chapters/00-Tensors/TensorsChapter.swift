@@ -94,8 +94,8 @@ struct Lesson {
     //: Almost all the arithmetic of a transformer is matrix products C = A·B, Cᵢⱼ = Σₖ Aᵢₖ·Bₖⱼ:
     //: 2·M·K·N floating-point operations for (M, K)·(K, N). The three nested loops below are correct and
     //: slow; OpenBLAS's `cblas_sgemm` computes the same numbers with vector instructions and cache
-    //: blocking, and `BLAS.gemm` splits a big product over all cores. Transposes are flags: sgemm reads a (K, M) array as its transpose at no cost, so
-    //: we never copy a matrix just to transpose it.
+    //: blocking, and `BLAS.gemm` splits a big product over all cores. Transposes are flags: sgemm reads a
+    //: (K, M) array as its transpose at no cost, so we never copy a matrix just to transpose it.
     func naiveMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
         let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
         var c = Tensor(zeros: [m, n])                               // (M, N)

@@ -95,7 +95,8 @@ struct Lesson {
         Console.section("1.2 Pre-tokenization: where merges may not cross")
         let text = "I'm 12345 years old!!  春眠不覺曉，處處聞啼鳥。\n"
         for pattern in PreTokenizerPattern.allCases {
-            let pieces = PreTokenizer(pattern: pattern).pieces(text).map { "[\($0.replacingOccurrences(of: "\n", with: "⏎"))]" }
+            let pieces = PreTokenizer(pattern: pattern).pieces(text)
+                .map { "[\($0.replacingOccurrences(of: "\n", with: "⏎"))]" }
             print("  \(pattern.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(pieces.joined())")
         }
     }

@@ -91,8 +91,9 @@ struct Lesson {
             let trials = 200
             for _ in 0..<trials {
                 let q = (0..<d).map { _ in chapter.random.normal() }
-                let scores = (0..<16).map { _ in zip(q,
-                                                     (0..<d).map { _ in chapter.random.normal() }).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+                let scores = (0..<16).map { _ in
+                    zip(q, (0..<d).map { _ in chapter.random.normal() }).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                }
                 for (divisor, total) in [(Float(1), 0), (Float(d).squareRoot(), 1)] {
                     let s = scores.map { $0 / divisor }, m = s.max()!, e = s.map { exp(Double($0 - m)) }
                     let top = e.max()! / e.reduce(0, +)

@@ -119,7 +119,8 @@ extension Lesson {
         let logits = model(test.ids, .inference).value                                         // (B, T, V)
         var correct = 0, scored = 0
         for (row, target) in test.targets.enumerated() where target >= 0 {
-            let best = (0..<vocabulary).max { logits[flat: row * vocabulary + $0] < logits[flat: row * vocabulary + $1] }!
+            let offset = row * vocabulary
+            let best = (0..<vocabulary).max { logits[flat: offset + $0] < logits[flat: offset + $1] }!
             correct += best == target ? 1 : 0
             scored += 1
         }

@@ -78,7 +78,12 @@ extension Lesson {
                     } else {
                         var row = Array(window.prefix(length))
                         for t in 0..<length {
-                            if generator.uniform() < 0.15 { targets.append(row[t]); row[t] = maskId } else { targets.append(-100) }
+                            if generator.uniform() < 0.15 {
+                                targets.append(row[t])
+                                row[t] = maskId
+                            } else {
+                                targets.append(-100)
+                            }
                         }
                         inputs.append(row)
                     }
@@ -114,7 +119,8 @@ extension Lesson {
         let ids = [Array(try bpe.encode("A checkpoint holds every weight.",
                                         special: .asText).prefix(model.config.contextLength))]
         let before = model(ids, .inference).value, after = reloaded(ids, .inference).value
-        let bytes = (try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(Checkpoint.weightsFileName).path)[.size] as? Int) ?? 0
+        let weightsPath = folder.appendingPathComponent(Checkpoint.weightsFileName).path
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: weightsPath)[.size] as? Int) ?? 0
         Console.keyValues([
             ("saved", "\(Chapter.relativePath(folder.path))/ (\(Format.integer(bytes)) bytes of safetensors + " +
                       "config.json)"),

@@ -76,7 +76,8 @@ struct Lesson {
         let y = block(x, tape)                                                                         // (B, T, C)
         print("  x \(x.shape) → block → \(y.shape); ops recorded on the tape:")
         print("  " + tape.operations.joined(separator: " → "))
-        print("  parameters: " + block.namedParameters.map { "\($0.0.replacingOccurrences(of: "blocks.0.", with: "")) \($0.1.shape)" }.joined(separator: ", "))
+        let names = block.namedParameters.map { "\($0.0.replacingOccurrences(of: "blocks.0.", with: "")) \($0.1.shape)" }
+        print("  parameters: " + names.joined(separator: ", "))
     }
 
     // MARK: - 3.2 Where the parameters and the FLOPs go

@@ -44,8 +44,9 @@ struct SamplingChapter: ParsableCommand {
         let chapter = try ChapterContext(options: options, chapter: "08-sampling")
         let text = try corpus.load(default: .english)
         let bpe = try tokenizer.load(options, corpus: text)
-        let model = try ChapterInputs.baseModel(checkpoint.map { URL(fileURLWithPath: $0) } ?? options.artifacts.url(.baseModel),
-                                                corpus: text, tokenizer: bpe, quick: options.quick, seed: options.seed)
+        let baseModel = checkpoint.map { URL(fileURLWithPath: $0) } ?? options.artifacts.url(.baseModel)
+        let model = try ChapterInputs.baseModel(baseModel, corpus: text, tokenizer: bpe, quick: options.quick,
+                                                seed: options.seed)
         chapter.banner("Chapter 08 — Sampling and fast inference")
         let lesson = Lesson(model: model, bpe: bpe, chapter: chapter)
         let logits = try lesson.distributions()                   // 8.1
