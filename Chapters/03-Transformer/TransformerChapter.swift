@@ -76,7 +76,9 @@ struct Lesson {
         let y = block(x, tape)                                                                         // (B, T, C)
         print("  x \(x.shape) → block → \(y.shape); ops recorded on the tape:")
         print("  " + tape.operations.joined(separator: " → "))
-        let names = block.namedParameters.map { "\($0.0.replacingOccurrences(of: "blocks.0.", with: "")) \($0.1.shape)" }
+        let names = block.namedParameters.map { name, parameter in
+            "\(name.replacingOccurrences(of: "blocks.0.", with: "")) \(parameter.shape)"
+        }
         print("  parameters: " + names.joined(separator: ", "))
     }
 
