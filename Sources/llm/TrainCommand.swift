@@ -40,6 +40,15 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("learning-rate"), help: "Peak learning rate (AdamW), after warmup.")
     var learningRate: Float = 2e-3
 
+    @Option(name: .customLong("min-learning-rate"), help: "Where the cosine decay ends (default: a tenth of the peak).")
+    var minimumLearningRate: Float?
+
+    @Option(help: "Warmup steps (default: a tenth of --steps).")
+    var warmup: Int?
+
+    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.")
+    var weightDecay: Float = 0.1
+
     @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints (0: only at the end).")
     var checkpointEvery: Int = 50
 
@@ -59,6 +68,11 @@ struct TrainCommand: ParsableCommand {
         try requireFlag("--accumulation", accumulation, in: 1...10_000)
         try requireFlag("--checkpoint-every", checkpointEvery, in: 0...10_000_000)
         if let context { try requireFlag("--context", context, in: 1...100_000) }
+        if let warmup { try requireFlag("--warmup", warmup, in: 0...steps) }
+        if let minimumLearningRate, !(minimumLearningRate >= 0 && minimumLearningRate <= learningRate) {
+            throw flagError("--min-learning-rate", "\(minimumLearningRate)", "between 0 and --learning-rate")
+        }
+        if !(weightDecay >= 0 && weightDecay < 1) { throw flagError("--weight-decay", "\(weightDecay)", "in [0, 1)") }
         if !(learningRate > 0 && learningRate.isFinite) { throw flagError("--learning-rate",
                                                                           "\(learningRate)", "a positive number") }
         if !resume && (preset == nil) == (config == nil) { throw flagError("--preset/--config", "",
@@ -97,8 +111,9 @@ struct TrainCommand: ParsableCommand {
             var settings = TrainingConfig(steps: steps, batchSize: batchSize)
             settings.accumulation = accumulation
             settings.learningRate = learningRate
-            settings.minimumLearningRate = learningRate / 10
-            settings.warmupSteps = max(1, steps / 10)
+            settings.minimumLearningRate = minimumLearningRate ?? learningRate / 10
+            settings.warmupSteps = warmup ?? max(1, steps / 10)
+            settings.weightDecay = weightDecay
             settings.evaluateEvery = max(1, steps / 10)
             settings.sampleEvery = max(1, steps / 4)
             settings.checkpointEvery = checkpointEvery
