@@ -22,20 +22,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("max-tokens"), help: "The most new tokens.")
     var maxTokens = 200
 
-    @Option(help: "Sampling temperature; 0 is greedy.")
-    var temperature: Float = 0.8
-
-    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.")
-    var topK: Int?
-
-    @Option(name: .customLong("top-p"), help: "Keep the smallest most-likely set with probability ≥ p, p in (0, 1].")
-    var topP: Float?
-
-    @Option(name: .customLong("min-p"), help: "Keep tokens at least this fraction as likely as the top one.")
-    var minP: Float?
-
-    @Option(name: .customLong("repetition-penalty"), help: "> 1 discourages repeating tokens already in the text.")
-    var repetitionPenalty: Float = 1
+    @OptionGroup var sampling: SamplingFlags
 
     @Option(help: "Seed for sampling.")
     var seed: UInt64 = 1337
@@ -52,18 +39,12 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Refuse a prompt longer than the context instead of keeping its last tokens.")
     var strict = false
 
-    var settings: SamplingSettings {
-        SamplingSettings(temperature: temperature, topK: topK, topP: topP, minP: minP,
-                         repetitionPenalty: repetitionPenalty)
-    }
+    var settings: SamplingSettings { sampling.settings }
 
     mutating func validate() throws {
         try ChapterOptions.validateThreads(threads)
         try requireFlag("--max-tokens", maxTokens, in: 1...1_000_000)
-        do { try settings.validate() } catch let error as CourseError {
-            guard case .invalidValue(let name, let value, let expected) = error else { throw error }
-            throw flagError("--\(name.replacingOccurrences(of: " ", with: "-"))", value, expected)
-        }
+        try sampling.validate()
         if prompt.isEmpty { throw flagError("--prompt", "\"\"", "some text to continue") }
     }
 
@@ -110,20 +91,7 @@ struct GenerateCommand: ParsableCommand {
         FileHandle.standardError.write(Data((report + "\n").utf8))
     }
 
-    /// The tokenizer folder: `--tokenizer`, else the first of the checkpoint folder, its parent, its
-    /// grandparent and runs/course/tokenizer that holds a tokenizer.
-    func tokenizerFolder(near checkpoint: URL) throws -> URL {
-        if let tokenizer { return URL(fileURLWithPath: tokenizer) }
-        let candidates = [checkpoint, checkpoint.deletingLastPathComponent(),
-                          checkpoint.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tokenizer"),
-                          RunArtifacts(runDirectory: "runs/course").url(.tokenizer)]
-        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("tokenizer.tiktoken").path) }) {
-            return found
-        }
-        throw CourseError.invalidValue(name: "--tokenizer", value: "(not given)",
-                                       expected: "a folder with tokenizer.tiktoken; none found next to " +
-                                                 "\(checkpoint.path) or in runs/course/tokenizer")
-    }
+    func tokenizerFolder(near checkpoint: URL) throws -> URL { try findTokenizerFolder(tokenizer, near: checkpoint) }
 
     /// `<|…|>` spans in `text` that are not special tokens of the tokenizer.
     static func unknownSpecialTokens(in text: String, known: Set<String>) -> [String] {
@@ -136,4 +104,50 @@ struct GenerateCommand: ParsableCommand {
         }
         return found
     }
+}
+
+/// The sampling flags `llm generate` and `llm chat` share (Chapter 08).
+struct SamplingFlags: ParsableArguments {
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0.8
+
+    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.")
+    var topK: Int?
+
+    @Option(name: .customLong("top-p"), help: "Keep the smallest most-likely set with probability ≥ p, p in (0, 1].")
+    var topP: Float?
+
+    @Option(name: .customLong("min-p"), help: "Keep tokens at least this fraction as likely as the top one.")
+    var minP: Float?
+
+    @Option(name: .customLong("repetition-penalty"), help: "> 1 discourages repeating tokens already in the text.")
+    var repetitionPenalty: Float = 1
+
+    var settings: SamplingSettings {
+        SamplingSettings(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                         repetitionPenalty: repetitionPenalty)
+    }
+
+    func validate() throws {
+        do { try settings.validate() } catch let error as CourseError {
+            guard case .invalidValue(let name, let value, let expected) = error else { throw error }
+            throw flagError("--\(name.replacingOccurrences(of: " ", with: "-"))", value, expected)
+        }
+    }
+}
+
+/// The tokenizer folder: `explicit` (--tokenizer), else the first of the checkpoint folder, its parent, its
+/// grandparent's tokenizer/ and runs/course/tokenizer that holds a tokenizer.
+func findTokenizerFolder(_ explicit: String?, near checkpoint: URL) throws -> URL {
+    if let explicit { return URL(fileURLWithPath: explicit) }
+    let parent = checkpoint.deletingLastPathComponent()
+    let candidates = [checkpoint, parent, parent.deletingLastPathComponent().appendingPathComponent("tokenizer"),
+                      RunArtifacts(runDirectory: "runs/course").url(.tokenizer)]
+    let file = BPETokenizer.rankFileName
+    if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent(file).path) }) {
+        return found
+    }
+    throw CourseError.invalidValue(name: "--tokenizer", value: "(not given)",
+                                   expected: "a folder with \(file); none found next to \(checkpoint.path) or in " +
+                                             "runs/course/tokenizer")
 }

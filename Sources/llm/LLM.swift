@@ -1,5 +1,6 @@
 // The practitioner's command line: the same core as the chapters, without the story.
-// Subcommands grow chapter by chapter: `llm bench`, `llm tokenizer`, `llm checkpoint`, `llm train`; generate, eval later.
+// Subcommands grow chapter by chapter: `llm bench`, `llm tokenizer`, `llm checkpoint`, `llm train`, `llm generate`, `llm sft`,
+// `llm chat`; eval and serve later.
 
 import ArgumentParser
 import ChapterSupport
@@ -13,7 +14,8 @@ struct LLM: ParsableCommand {
         abstract: "An LLM built from scratch in Swift: the course's core as a command line.",
         version: LLMCore.version,
         subcommands: [BenchCommand.self, TokenizerCommand.self, CheckpointCommand.self,
-                      TrainCommand.self, GenerateCommand.self])
+                      TrainCommand.self, GenerateCommand.self, ChatCommand.self,
+                      SFTCommand.self])
 
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
 }

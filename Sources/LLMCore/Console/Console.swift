@@ -11,6 +11,9 @@ public enum Console {
     /// Line-buffers standard output, so progress shows up in pipes and logs as it happens.
     public static func lineBuffered() { llm_line_buffer_stdout() }
 
+    /// Writes out what `print` buffered (a prompt without a newline, a streamed token).
+    public static func flush() { llm_flush_stdout() }
+
     /// Prints a chapter title block.
     public static func chapter(_ title: String, subtitle: String = "") {
         let rule = String(repeating: "═", count: max(title.count, subtitle.count) + 4)

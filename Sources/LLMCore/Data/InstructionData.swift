@@ -92,6 +92,8 @@ public struct InstructionSplits: Sendable {
     public var validation: [InstructionExample] = []
     public var test: [InstructionExample] = []
 
+    public init() {}
+
     public subscript(split: InstructionSplit) -> [InstructionExample] {
         get { switch split { case .train: train; case .validation: validation; case .test: test } }
         set { switch split { case .train: train = newValue; case .validation: validation = newValue

@@ -57,27 +57,45 @@ public enum ChatJSONL {
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
-            func bad(_ reason: String) -> ChatJSONLError { .badLine(path: path, line: number + 1, reason: reason) }
-            guard let json = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) else {
-                throw bad("not valid JSON")
+            do {
+                conversations.append(try conversation(trimmed, requireReply: true))
+            } catch let reason as Reason {
+                throw ChatJSONLError.badLine(path: path, line: number + 1, reason: reason.text)
             }
-            guard let object = json as? [String: Any] else { throw bad("a JSON value that is not an object") }
-            guard let messages = object["messages"] as? [Any] else { throw bad("no \"messages\" array") }
-            var conversation: [ChatMessage] = []
-            for (k, item) in messages.enumerated() {
-                guard let message = item as? [String: Any] else { throw bad("message \(k + 1) is not an object") }
-                guard let roleText = message["role"] as? String, let role = ChatRole(rawValue: roleText) else {
-                    throw bad("message \(k + 1) has no role system, user or assistant")
-                }
-                guard let content = message["content"] as? String else {
-                    throw bad("message \(k + 1) has no \"content\" string")
-                }
-                conversation.append(ChatMessage(role, content))
-            }
-            if !conversation.contains(where: { $0.role == .assistant }) { throw bad("no assistant message to learn") }
-            conversations.append(conversation)
         }
         if conversations.isEmpty { throw ChatJSONLError.empty(path: path) }
         return conversations
+    }
+
+    /// One conversation object `{"messages": [...]}` (a chat request: it need not hold an assistant message).
+    public static func parseConversation(_ text: String, path: String) throws -> [ChatMessage] {
+        do { return try conversation(text, requireReply: false) } catch let reason as Reason {
+            throw ChatJSONLError.badLine(path: path, line: 1, reason: reason.text)
+        }
+    }
+
+    struct Reason: Error { let text: String }
+
+    static func conversation(_ line: String, requireReply: Bool) throws -> [ChatMessage] {
+        func bad(_ reason: String) -> Reason { Reason(text: reason) }
+        guard let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) else { throw bad("not valid JSON") }
+        guard let object = json as? [String: Any] else { throw bad("a JSON value that is not an object") }
+        guard let messages = object["messages"] as? [Any] else { throw bad("no \"messages\" array") }
+        var conversation: [ChatMessage] = []
+        for (k, item) in messages.enumerated() {
+            guard let message = item as? [String: Any] else { throw bad("message \(k + 1) is not an object") }
+            guard let roleText = message["role"] as? String, let role = ChatRole(rawValue: roleText) else {
+                throw bad("message \(k + 1) has no role system, user or assistant")
+            }
+            guard let content = message["content"] as? String else {
+                throw bad("message \(k + 1) has no \"content\" string")
+            }
+            conversation.append(ChatMessage(role, content))
+        }
+        if conversation.isEmpty { throw bad("an empty \"messages\" array") }
+        if requireReply && !conversation.contains(where: { $0.role == .assistant }) {
+            throw bad("no assistant message to learn")
+        }
+        return conversation
     }
 }

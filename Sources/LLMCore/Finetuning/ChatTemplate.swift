@@ -83,6 +83,21 @@ public struct ChatTemplate: Sendable {
     /// Generation stops when the model produces this: the end of its turn.
     public var stopToken: Int { end }
 
+    /// The same template in Jinja, as Hugging Face tokenizers store it (`chat_template`).
+    public static let jinja = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + " +
+        "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}" +
+        "{{ '<|im_start|>assistant\\n' }}{% endif %}"
+
+    public static let descriptionFileName = "chat_template.json"
+
+    /// Writes `chat_template.json` ({"chat_template": jinja}, the file `transformers` reads) into `folder`.
+    public func writeDescription(to folder: URL) throws {
+        let object: [String: Any] = ["chat_template": Self.jinja, "eos_token": Self.endText,
+                                     "loss_mask": "assistant content and its <|im_end|>"]
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]),
+                             to: folder.appendingPathComponent(Self.descriptionFileName))
+    }
+
     /// The conversation as display text; with `generationPrompt`, ending in the open assistant header.
     public static func render(_ messages: [ChatMessage], generationPrompt: Bool = false) -> String {
         var text = messages.map { "\(startText)\($0.role.rawValue)\n\($0.content)\(endText)\n" }.joined()

@@ -1,0 +1,134 @@
+// `llm chat`: Chapter 05's chat model on a terminal. Interactive when stdin is a terminal; otherwise it
+// reads the conversation from stdin and writes the replies to stdout (what scripts and tests use).
+
+import ArgumentParser
+import ChapterSupport
+import Foundation
+import LLMCore
+
+struct ChatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chat",
+        abstract: "Chat with a fine-tuned model (ChatML). On a terminal: /reset, /system TEXT, /quit or Ctrl-D.",
+        discussion: """
+            Without a terminal, stdin is the conversation: either one JSON object {"messages": [...]} (the \
+            reply to its last user message is printed), or plain lines, each a user message answered in turn \
+            (one reply per line, newlines in a reply written as \\n).
+            """)
+
+    @Option(help: "The chat checkpoint folder (config.json + model.safetensors).")
+    var checkpoint = RunArtifacts(runDirectory: "runs/course").url(.chatModel).path
+
+    @Option(help: "The tokenizer folder (default: next to the checkpoint, or runs/course/tokenizer).")
+    var tokenizer: String?
+
+    @Option(help: "A system message that starts the conversation.")
+    var system: String?
+
+    @Option(name: .customLong("max-tokens"), help: "The most tokens in one reply.")
+    var maxTokens = 200
+
+    @OptionGroup var sampling: SamplingFlags
+
+    @Option(help: "Seed for sampling.")
+    var seed: UInt64 = 1337
+
+    @Option(help: "Threads (default: all cores, \(Parallel.defaultThreads) here).")
+    var threads: Int?
+
+    mutating func validate() throws {
+        try ChapterOptions.validateThreads(threads)
+        try requireFlag("--max-tokens", maxTokens, in: 1...1_000_000)
+        try sampling.validate()
+    }
+
+    func run() throws {
+        Parallel.setThreads(threads ?? Parallel.defaultThreads)
+        let folder = URL(fileURLWithPath: checkpoint)
+        let model = try Checkpoint.load(from: folder)
+        let bpe = try BPETokenizer.load(from: try findTokenizerFolder(tokenizer, near: folder))
+        if model.config.vocabularySize < bpe.vocabularySize {
+            throw CourseError.invalidValue(name: "--tokenizer", value: "(\(bpe.vocabularySize) ids)",
+                expected: "the tokenizer the model was trained with (\(model.config.vocabularySize) ids)")
+        }
+        let session = ChatSession(model: model, template: try ChatTemplate(tokenizer: bpe), system: system)
+        var random = SeededGenerator(seed: seed)
+        if isatty(0) == 1 { try interactive(session, &random) } else { try batch(session, &random) }
+    }
+
+    /// Reads a conversation from stdin and prints the replies.
+    func batch(_ session: ChatSession, _ random: inout SeededGenerator) throws {
+        let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix("{") {
+            var messages = try ChatJSONL.parseConversation(trimmed, path: "stdin")
+            if let first = messages.first, first.role == .system {
+                session.system = first.content
+                messages.removeFirst()
+            }
+            guard let last = messages.last, last.role == .user else {
+                throw CourseError.invalidValue(name: "stdin messages", value: "(last is not a user message)",
+                                               expected: "a conversation that ends with the user's message")
+            }
+            session.restore(Array(messages.dropLast()))
+            let reply = try session.reply(to: last.content, maxTokens: maxTokens, settings: sampling.settings,
+                                          random: &random)
+            report(reply)
+            print(reply.text)
+            return
+        }
+        for line in input.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let reply = try session.reply(to: String(line), maxTokens: maxTokens, settings: sampling.settings,
+                                          random: &random)
+            report(reply)
+            print(reply.text.replacingOccurrences(of: "\n", with: "\\n"))
+        }
+    }
+
+    func interactive(_ session: ChatSession, _ random: inout SeededGenerator) throws {
+        print("Chatting with \(checkpoint) — /reset forgets, /system TEXT sets the system message, /quit or Ctrl-D ends.")
+        while true {
+            print("you> ", terminator: "")
+            Console.flush()
+            guard let line = readLine() else { print(""); return }          // Ctrl-D
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty { continue }
+            if text == "/quit" || text == "/exit" { return }
+            if text == "/reset" {
+                session.reset()
+                print("(conversation forgotten)")
+                continue
+            }
+            if text.hasPrefix("/system") {
+                let value = text.dropFirst("/system".count).trimmingCharacters(in: .whitespaces)
+                session.system = value.isEmpty ? nil : value
+                print(value.isEmpty ? "(no system message)" : "(system message set)")
+                continue
+            }
+            print("model> ", terminator: "")
+            Console.flush()
+            do {
+                let reply = try session.reply(to: text, maxTokens: maxTokens, settings: sampling.settings,
+                                              random: &random) { piece in
+                    print(piece, terminator: "")
+                    Console.flush()
+                }
+                print("")
+                report(reply)
+            } catch let error as ChatSessionError {
+                print("")
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            }
+        }
+    }
+
+    /// Dropped turns and speed, on stderr.
+    func report(_ reply: ChatSession.Reply) {
+        var line = "(\(reply.generation.tokens.count) tokens, \(String(format: "%.0f", reply.generation.tokensPerSecond)) " +
+                   "tokens/s; stopped: \(reply.generation.finishReason.rawValue)"
+        if reply.droppedMessages > 0 {
+            line += "; the oldest \(reply.droppedMessages) messages were dropped to fit the context"
+        }
+        FileHandle.standardError.write(Data((line + ")\n").utf8))
+    }
+}

@@ -1,0 +1,115 @@
+// `llm sft`: Chapter 05's supervised fine-tuning on your own conversations (chat JSONL), from any
+// checkpoint, through the same trainer as pretraining; `llm chat` talks to the result.
+
+import ArgumentParser
+import ChapterSupport
+import Foundation
+import LLMCore
+
+struct SFTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sft",
+        abstract: "Fine-tune a checkpoint on conversations ({\"messages\": [...]} JSONL); only replies are scored.")
+
+    @Option(help: "The checkpoint to start from (default: the course base model).")
+    var checkpoint = RunArtifacts(runDirectory: "runs/course").url(.baseModel).path
+
+    @Option(help: "Training conversations, one {\"messages\": [...]} per line.")
+    var data: String
+
+    @Option(help: "Validation conversations (default: every 10th line of --data, not trained on).")
+    var validation: String?
+
+    @Option(help: "The tokenizer folder (default: next to the checkpoint, or runs/course/tokenizer).")
+    var tokenizer: String?
+
+    @Option(name: .customLong("run-dir"), help: "Where the checkpoint (<run-dir>/checkpoint) and tokenizer go.")
+    var runDirectory = "runs/sft"
+
+    @Option(help: "Total optimizer steps.")
+    var steps = 300
+
+    @Option(name: .customLong("batch-size"), help: "Conversations per batch (each padded to the longest).")
+    var batchSize = 16
+
+    @Option(name: .customLong("learning-rate"), help: "Peak learning rate (AdamW), after warmup; decays to a tenth.")
+    var learningRate: Float = 1e-3
+
+    @Flag(name: .customLong("no-mask"), help: "Score every token, not only the replies (the ablation of Chapter 05).")
+    var noMask = false
+
+    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints (0: only at the end).")
+    var checkpointEvery = 50
+
+    @Option(help: "Seed for batches.")
+    var seed: UInt64 = 1337
+
+    @Option(help: "Threads (default: all cores, \(Parallel.defaultThreads) here).")
+    var threads: Int?
+
+    @Flag(help: "Continue from <run-dir>/checkpoint exactly where it stopped (up to --steps in total).")
+    var resume = false
+
+    mutating func validate() throws {
+        try ChapterOptions.validateThreads(threads)
+        try requireFlag("--steps", steps, in: 1...10_000_000)
+        try requireFlag("--batch-size", batchSize, in: 1...100_000)
+        try requireFlag("--checkpoint-every", checkpointEvery, in: 0...10_000_000)
+        if !(learningRate > 0 && learningRate.isFinite) {
+            throw flagError("--learning-rate", "\(learningRate)", "a positive number")
+        }
+    }
+
+    func run() throws {
+        Parallel.setThreads(threads ?? Parallel.defaultThreads)
+        let folder = try RunFolder(runDirectory: runDirectory, chapter: ".").url.standardizedFileURL
+        let output = folder.appendingPathComponent("checkpoint")
+        let base = URL(fileURLWithPath: checkpoint)
+        let bpe = try BPETokenizer.load(from: try findTokenizerFolder(tokenizer, near: base))
+        let template = try ChatTemplate(tokenizer: bpe)
+        // Read every file completely before training on any of it.
+        var train = try ChatJSONL.read(URL(fileURLWithPath: data))
+        var held: [[ChatMessage]]
+        if let validation { held = try ChatJSONL.read(URL(fileURLWithPath: validation)) } else {
+            held = train.enumerated().filter { $0.offset % 10 == 9 }.map(\.element)
+            train = train.enumerated().filter { $0.offset % 10 != 9 }.map(\.element)
+            if held.isEmpty { held = Array(train.suffix(1)) }               // fewer than 10: validate on one of them
+        }
+        let context = try Checkpoint.config(in: resume ? output : base).contextLength
+        let trainSet = SFTData.examples(train, template: template, length: context, masked: !noMask)
+        let validationSet = SFTData.examples(held, template: template, length: context)   // replies only, always
+        let padding = bpe.specialId("<|pad|>") ?? template.end
+        let source = try MaskedExamples(train: trainSet.examples, validation: validationSet.examples,
+                                        batchSize: batchSize, length: context, padding: padding)
+        print("\(Format.integer(trainSet.examples.count)) training and \(Format.integer(validationSet.examples.count)) " +
+              "validation conversations" + (trainSet.dropped + validationSet.dropped > 0
+                ? " (\(trainSet.dropped + validationSet.dropped) longer than the \(context)-token context left out)" : "") +
+              (noMask ? "; every token scored" : "; only the assistant's replies scored"))
+        let trainer: Trainer<MaskedExamples>
+        if resume {
+            trainer = try Trainer.resume(from: output, loss: Losses.nextToken, steps: steps) { _, _ in source }
+            print("resuming at step \(trainer.state.step) of \(trainer.config.steps)")
+        } else {
+            let model = try Checkpoint.load(from: base)
+            if model.config.vocabularySize < bpe.vocabularySize {
+                throw CourseError.invalidValue(name: "--tokenizer", value: "(\(bpe.vocabularySize) ids)",
+                    expected: "the tokenizer the model was trained with (\(model.config.vocabularySize) ids)")
+            }
+            var settings = TrainingConfig(steps: steps, batchSize: batchSize)
+            (settings.learningRate, settings.minimumLearningRate) = (learningRate, learningRate / 10)
+            settings.warmupSteps = max(1, steps / 20)
+            settings.evaluateEvery = max(1, steps / 10)
+            settings.checkpointEvery = checkpointEvery
+            settings.seed = seed
+            trainer = try Trainer(model: model, source: source, loss: Losses.nextToken, config: settings,
+                                  checkpointFolder: output)
+        }
+        try bpe.save(to: folder)
+        try template.writeDescription(to: folder)
+        try trainer.run(peakGFLOPs: SgemmPeak.measure())
+        print("validation loss (replies only\(noMask ? ", though trained on every token" : "")): " +
+              Format.fixed(trainer.validationLoss()))
+        print("checkpoint: \(Chapter.relativePath(output.path)) — talk to it with: llm chat --checkpoint " +
+              Chapter.relativePath(output.path))
+    }
+}
