@@ -173,6 +173,7 @@ extension Lesson {
             if masked {
                 chat = model
                 try template.writeDescription(to: folder!)
+                try bpe.save(to: folder!.deletingLastPathComponent())      // the chat model travels with its tokenizer
                 let tasks = InstructionTask.allCases.map(\.rawValue)
                 try AtomicFile.write(try JSONSerialization.data(withJSONObject: ["tasks": tasks], options: [.sortedKeys]),
                                      to: folder!.appendingPathComponent("tasks.json"))

@@ -32,6 +32,7 @@ let allExercises: [GradedExercise] =
     + graded(Chapter02Checks.chapter, Chapter02Checks.all, solution: Chapter02Solution(), decoy: Chapter02Decoy(), stub: Chapter02())
     + graded(Chapter03Checks.chapter, Chapter03Checks.all, solution: Chapter03Solution(), decoy: Chapter03Decoy(), stub: Chapter03())
     + graded(Chapter04Checks.chapter, Chapter04Checks.all, solution: Chapter04Solution(), decoy: Chapter04Decoy(), stub: Chapter04())
+    + graded(Chapter05Checks.chapter, Chapter05Checks.all, solution: Chapter05Solution(), decoy: Chapter05Decoy(), stub: Chapter05())
     + graded(Chapter08Checks.chapter, Chapter08Checks.all, solution: Chapter08Solution(), decoy: Chapter08Decoy(), stub: Chapter08())
 
 @Suite("Exercises")

@@ -86,8 +86,9 @@ public struct MaskedExample: Sendable, Equatable {
 /// Masked examples in batches: each example cut to `length` + 1 tokens, right-padded with `padding`;
 /// targets are the next tokens where they are scored, −100 elsewhere (prompt, padding).
 ///
-/// [5, 6 | 7, 8] (prompt 5 6, response 7 8), length 4, padding 0 → inputs [5, 6, 7, 8],
-/// targets [−100, 7, 8, −100]: position 1 (reading 6) must predict 7, position 2 must predict 8.
+/// [5, 6 | 7, 8] (prompt 5 6, response 7 8) as a row of 4, padding 0 → inputs [5, 6, 7, 0],
+/// targets [−100, 7, 8, −100]: position 1 (reading 6) must predict 7, position 2 (reading 7) must predict 8,
+/// position 3 is padding. A batch's rows are padded to its longest row (at most `length`).
 public struct MaskedExamples: BatchSource {
     public let train: [MaskedExample], validation: [MaskedExample]
     public let batchSize: Int, length: Int, padding: Int
@@ -113,15 +114,22 @@ public struct MaskedExamples: BatchSource {
         let t = min(length, examples.map { $0.tokens.count - 1 }.max() ?? 1)
         var inputs: [[Int]] = [], targets: [Int] = []
         for example in examples {
-            let tokens = Array(example.tokens.prefix(t + 1)), scored = Array(example.scored.prefix(t + 1))
-            var row = Array(tokens.dropLast()), rowTargets: [Int] = []
-            for i in 1..<max(tokens.count, 1) { rowTargets.append(scored[i] ? tokens[i] : TokenBatch.ignoreIndex) }
-            row += [Int](repeating: padding, count: t - row.count)
-            rowTargets += [Int](repeating: TokenBatch.ignoreIndex, count: t - rowTargets.count)
-            inputs.append(row)
-            targets += rowTargets
+            let row = Self.row(example, length: t, padding: padding)
+            inputs.append(row.inputs)
+            targets += row.targets
         }
         return TokenBatch(inputs: inputs, targets: targets)
+    }
+
+    /// One row of `length` positions: the example cut to `length` + 1 tokens; inputs all but the last,
+    /// targets the next token where it is scored, −100 elsewhere; right-padded (inputs with `padding`).
+    public static func row(_ example: MaskedExample, length: Int, padding: Int) -> (inputs: [Int], targets: [Int]) {
+        let tokens = Array(example.tokens.prefix(length + 1)), scored = Array(example.scored.prefix(length + 1))
+        var inputs = Array(tokens.dropLast()), targets: [Int] = []
+        for i in 1..<max(tokens.count, 1) { targets.append(scored[i] ? tokens[i] : TokenBatch.ignoreIndex) }
+        inputs += [Int](repeating: padding, count: length - inputs.count)
+        targets += [Int](repeating: TokenBatch.ignoreIndex, count: length - targets.count)
+        return (inputs, targets)
     }
 
     public func trainingBatch(_ random: inout SeededGenerator) -> TokenBatch {
