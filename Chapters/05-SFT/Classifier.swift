@@ -40,7 +40,7 @@ extension Lesson {
     //: (c) everything. Next to them, two baselines a reader trusts: always answering the most common class,
     //: and multinomial naive Bayes on word counts — the bag-of-words model the transformer must beat to be
     //: worth its FLOPs. The topics are balanced, split by entry like 5.1, scored on the held-out split.
-    func classifier() throws -> TopicClassifier {
+    func classifier() throws -> (TopicClassifier, NaiveBayes) {
         Console.section("5.3 A classifier: fine-tuning for a label")
         let topics = try classifierTopics()
         let data = try TopicClassification(corpus, topics: topics)
@@ -62,7 +62,7 @@ extension Lesson {
                                  Format.fixed(bayesReport.macroF1, 3)]]
         var best: (classifier: TopicClassifier, validation: Double, report: ClassificationReport)?
         var bars: [(String, Double)] = [("majority", majorityReport.accuracy), ("naive Bayes", bayesReport.accuracy)]
-        let steps = quick ? 15 : 80
+        let steps = quick ? 15 : 120
         for (name, regime, rate) in [("(a) head only", 0, Float(1e-2)), ("(b) last block + head", 1, 2e-3),
                                      ("(c) all layers + head", 2, 1e-3)] {
             let model = try freshBase()
@@ -114,6 +114,6 @@ extension Lesson {
                                   xLabel: "predicted topic", yLabel: "true topic", rowLabels: topics,
                                   columnLabels: topics),
                          as: "confusion")
-        return chosen.classifier
+        return (chosen.classifier, bayes)
     }
 }

@@ -54,10 +54,10 @@ struct SFTChapter: ParsableCommand {
         let lesson = try Lesson(chapter: chapter, bpe: bpe, corpus: text, base: base)
         let data = try lesson.instructionData()                                   // 5.1
         try lesson.chatTemplate(data)                                             // 5.2
-        let classifier = try lesson.classifier()                                  // 5.3
-        let prompting = try lesson.prompting(data, judge: classifier)             // 5.4
+        let (classifier, bayes) = try lesson.classifier()                         // 5.3
+        let prompting = try lesson.prompting(data, judge: classifier, bayes: bayes)   // 5.4
         let chat = try lesson.fineTune(data)                                      // 5.5
-        try lesson.results(data, chat: chat, judge: classifier, prompting: prompting)   // 5.6
+        try lesson.results(data, chat: chat, judge: classifier, bayes: bayes, prompting: prompting)   // 5.6
     }
 }
 
@@ -99,19 +99,21 @@ struct Lesson {
 
     //: A chat model learns from conversations: a request, and the answer we want. The corpus already holds
     //: thousands of answers; we only have to ask the questions. From each fortune: "Tell me a fortune about
-    //: <its topic>" (four phrasings), "Who said: “<the quote>”?" when it has an `-- Author` line, and
+    //: <its topic>" (four phrasings; for the eight topics the classifier of 5.3 knows, so that it can
+    //: grade the answers), "Who said: “<the quote>”?" when it has an `-- Author` line, and
     //: "Finish this fortune: <its first half>". From each poem: who wrote it, the clause that follows a
     //: clause, and "write a poem by <poet>". The split is by source entry, never by example: the entries
     //: Chapter 04 held out are the test split (neither model has read them), every tenth of the rest is
     //: validation. A held-out fortune therefore appears in no training example of any task. Tasks are capped
-    //: so that the rare Chinese ones are not drowned by the English ones. The same examples are written as
+    //: so that the rare Chinese ones are not drowned by the English ones (topic requests, the task we can
+    //: grade best, get twice the cap). The same examples are written as
     //: JSONL in the chat-messages format other tools read — `llm sft --data` takes such a file.
     func instructionData() throws -> InstructionSplits {
         Console.section("5.1 Instruction data from the corpus")
-        let all = InstructionData.build(corpus)
+        let all = InstructionData.build(corpus, topics: Set(try classifierTopics()))
         let cap = quick ? 40 : 700, validationCap = quick ? 8 : 32
         var splits = InstructionSplits()
-        splits.train = capped(all.train, perTask: cap)
+        splits.train = capped(all.train, perTask: cap, topicCap: 2 * cap)
         splits.validation = capped(all.validation, perTask: validationCap)
         splits.test = all.test
         let rows = InstructionTask.allCases.map { task in
@@ -134,12 +136,12 @@ struct Lesson {
         return splits
     }
 
-    /// At most `perTask` examples of each task, spread evenly over the task's examples.
-    func capped(_ examples: [InstructionExample], perTask: Int) -> [InstructionExample] {
+    /// At most `perTask` examples of each task (`topicCap` of topic requests), spread evenly over the task's.
+    func capped(_ examples: [InstructionExample], perTask: Int, topicCap: Int? = nil) -> [InstructionExample] {
         InstructionTask.allCases.flatMap { task -> [InstructionExample] in
-            let of = examples.filter { $0.task == task }
-            guard of.count > perTask else { return of }
-            return (0..<perTask).map { of[$0 * of.count / perTask] }
+            let of = examples.filter { $0.task == task }, cap = task == .topic ? topicCap ?? perTask : perTask
+            guard of.count > cap else { return of }
+            return (0..<cap).map { of[$0 * of.count / cap] }
         }
     }
 

@@ -35,6 +35,10 @@ struct SFTCommand: ParsableCommand {
     @Option(name: .customLong("learning-rate"), help: "Peak learning rate (AdamW), after warmup; decays to a tenth.")
     var learningRate: Float = 1e-3
 
+    @Option(name: .customLong("length-grouping"),
+            help: "Draw N batches' worth of conversations, sort by length, train on one chunk: less padding (1: off).")
+    var grouping = 8
+
     @Flag(name: .customLong("no-mask"), help: "Score every token, not only the replies (the ablation of Chapter 05).")
     var noMask = false
 
@@ -54,6 +58,7 @@ struct SFTCommand: ParsableCommand {
         try ChapterOptions.validateThreads(threads)
         try requireFlag("--steps", steps, in: 1...10_000_000)
         try requireFlag("--batch-size", batchSize, in: 1...100_000)
+        try requireFlag("--length-grouping", grouping, in: 1...1_000)
         try requireFlag("--checkpoint-every", checkpointEvery, in: 0...10_000_000)
         if !(learningRate > 0 && learningRate.isFinite) {
             throw flagError("--learning-rate", "\(learningRate)", "a positive number")
@@ -79,8 +84,9 @@ struct SFTCommand: ParsableCommand {
         let trainSet = SFTData.examples(train, template: template, length: context, masked: !noMask)
         let validationSet = SFTData.examples(held, template: template, length: context)   // replies only, always
         let padding = bpe.specialId("<|pad|>") ?? template.end
-        let source = try MaskedExamples(train: trainSet.examples, validation: validationSet.examples,
+        var source = try MaskedExamples(train: trainSet.examples, validation: validationSet.examples,
                                         batchSize: batchSize, length: context, padding: padding)
+        source.grouping = grouping
         print("\(Format.integer(trainSet.examples.count)) training and \(Format.integer(validationSet.examples.count)) " +
               "validation conversations" + (trainSet.dropped + validationSet.dropped > 0
                 ? " (\(trainSet.dropped + validationSet.dropped) longer than the \(context)-token context left out)" : "") +

@@ -277,6 +277,35 @@ struct FinetuningTests {
         #expect(throws: CourseError.self) { try TopicClassification(instructionCorpus(), topics: ["computers", "art"]) }
     }
 
+    @Test("length grouping: batches pad less, and every row is still its example's masked row")
+    func lengthGrouping() throws {
+        var g = SeededGenerator(seed: 9)
+        let examples = (0..<200).map { i -> MaskedExample in
+            let n = i % 2 == 0 ? 3 + g.integer(below: 3) : 30 + g.integer(below: 10)
+            return MaskedExample(prompt: [1], response: (0..<n).map { _ in 2 + g.integer(below: 50) })
+        }
+        var plain = try MaskedExamples(train: examples, validation: examples, batchSize: 8, length: 64, padding: 0)
+        var grouped = plain
+        grouped.grouping = 8
+        var r1 = SeededGenerator(seed: 1), r2 = SeededGenerator(seed: 1)
+        func padded(_ source: MaskedExamples, _ random: inout SeededGenerator) -> Int {
+            (0..<20).map { _ in source.trainingBatch(&random) }.reduce(0) { total, batch in
+                total + batch.inputs.joined().filter { $0 == 0 }.count
+            }
+        }
+        let (before, after) = (padded(plain, &r1), padded(grouped, &r2))
+        #expect(after * 3 < before, "padding \(before) → \(after)")
+        var r3 = SeededGenerator(seed: 2)
+        let batch = grouped.trainingBatch(&r3)
+        let t = batch.inputs[0].count
+        for (k, inputs) in batch.inputs.enumerated() {
+            let example = try #require(examples.first { MaskedExamples.row($0, length: t, padding: 0).inputs == inputs })
+            #expect(Array(batch.targets[(k * t)..<((k + 1) * t)]) == MaskedExamples.row(example, length: t, padding: 0).targets)
+        }
+        plain.grouping = 1
+        #expect(plain.trainingBatch(&r1).inputs.count == 8)
+    }
+
     @Test("SFT examples: masked or not, too long ones dropped and counted")
     func sftExamples() throws {
         let template = try ChatTemplate(tokenizer: try chatTokenizer())
@@ -287,5 +316,60 @@ struct FinetuningTests {
         #expect(masked.examples[0].scored == template.encode(conversations[0]).scored)
         let plain = SFTData.examples(conversations, template: template, length: 20, masked: false)
         #expect(plain.examples[0].scored == [false] + [Bool](repeating: true, count: plain.examples[0].tokens.count - 1))
+    }
+}
+
+@Suite("Fine-tuning against Python oracles (optional)")
+struct FinetuningOracleTests {
+    func write(_ object: Any) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("oracle-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: object).write(to: url)
+        return url
+    }
+
+    @Test("ChatML: our renderer equals the Jinja template Hugging Face tokenizers would apply (jinja2)")
+    func jinja() throws {
+        let conversations: [[ChatMessage]] = [
+            [ChatMessage(.user, "Hi")],
+            [ChatMessage(.system, "Be brief."), ChatMessage(.user, "Who said: “…”?"), ChatMessage(.assistant, "Me.")],
+            [ChatMessage(.user, "a\nb <|im_end|>"), ChatMessage(.assistant, ""), ChatMessage(.user, "静夜思")],
+        ]
+        let input = try write(["template": ChatTemplate.jinja,
+                               "conversations": conversations.map { $0.map { ["role": $0.role.rawValue, "content": $0.content] } }])
+        defer { try? FileManager.default.removeItem(at: input) }
+        guard let data = try runPythonFixture("sft_oracles.py", ["jinja", input.path], needs: "jinja2") else { return }
+        let rendered = try #require(try JSONSerialization.jsonObject(with: data) as? [String])
+        let ours = conversations.flatMap { [ChatTemplate.render($0), ChatTemplate.render($0, generationPrompt: true)] }
+        #expect(rendered == ours)
+    }
+
+    @Test("naive Bayes and macro-F1 equal scikit-learn's MultinomialNB and f1_score(average=\"macro\")")
+    func sklearn() throws {
+        var g = SeededGenerator(seed: 12)
+        let vocabulary = [["disk", "bug", "code", "Linux"], ["bread", "soup", "cheese", "apple"], ["star", "atom", "law"]]
+        var train: [String] = [], labels: [Int] = []
+        for _ in 0..<60 {
+            let c = g.integer(below: 3)
+            let words = (0..<(3 + g.integer(below: 6))).map { _ in
+                g.integer(below: 4) == 0 ? vocabulary[g.integer(below: 3)].randomElement(using: &g)! : vocabulary[c].randomElement(using: &g)!
+            }
+            train.append(words.joined(separator: " ") + ".")
+            labels.append(c)
+        }
+        let test = ["disk bug soup", "Cheese, apple!", "star atom unseen", "nothing known"]
+        let nb = NaiveBayes(documents: train, labels: labels, classes: 3)
+        let predictions = [0, 0, 1, 1, 2, 0, 2], truth = [0, 1, 1, 1, 2, 2, 0]
+        let input = try write(["train": train, "labels": labels, "test": test, "classes": 3,
+                               "predictions": predictions, "truth": truth])
+        defer { try? FileManager.default.removeItem(at: input) }
+        guard let data = try runPythonFixture("sft_oracles.py", ["sklearn", input.path], needs: "scikit-learn") else { return }
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let joint = try #require(object["joint"] as? [[Double]])
+        for (document, theirs) in zip(test, joint) {
+            let ours = nb.scores(document)
+            #expect(zip(ours, theirs).allSatisfy { abs($0 - $1) < 1e-9 * max(1, abs($1)) }, "\(document): \(ours) vs \(theirs)")
+        }
+        let f1 = try #require(object["macro_f1"] as? Double)
+        #expect(abs(try ClassificationReport(predictions: predictions, labels: truth, classes: 3).macroF1 - f1) < 1e-12)
     }
 }

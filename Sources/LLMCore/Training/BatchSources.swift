@@ -92,6 +92,10 @@ public struct MaskedExample: Sendable, Equatable {
 public struct MaskedExamples: BatchSource {
     public let train: [MaskedExample], validation: [MaskedExample]
     public let batchSize: Int, length: Int, padding: Int
+    /// Length grouping: each training batch is the `batchSize` examples of one length-sorted chunk of
+    /// `grouping` × `batchSize` random draws, so a batch pads less (Hugging Face's `group_by_length`).
+    /// 1 (the default): plain random batches.
+    public var grouping = 1
 
     /// Throws when a split is empty or an example has no scored token within `length` + 1 tokens.
     public init(train: [MaskedExample], validation: [MaskedExample], batchSize: Int, length: Int, padding: Int) throws {
@@ -133,7 +137,11 @@ public struct MaskedExamples: BatchSource {
     }
 
     public func trainingBatch(_ random: inout SeededGenerator) -> TokenBatch {
-        batch((0..<batchSize).map { _ in train[random.integer(below: train.count)] })
+        let draws = (0..<(batchSize * max(grouping, 1))).map { _ in train[random.integer(below: train.count)] }
+        guard grouping > 1 else { return batch(draws) }
+        let sorted = draws.sorted { $0.tokens.count < $1.tokens.count }
+        let chunk = random.integer(below: grouping)
+        return batch(Array(sorted[(chunk * batchSize)..<((chunk + 1) * batchSize)]))
     }
 
     public func validationBatches(maxBatches: Int) -> [TokenBatch] {
