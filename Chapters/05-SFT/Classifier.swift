@@ -53,8 +53,10 @@ extension Lesson {
         let majority = majorityClass(data.train.map(\.label))
         let majorityReport = try ClassificationReport(predictions: labels.map { _ in majority }, labels: labels,
                                                       classes: topics.count)
-        let bayes = NaiveBayes(documents: data.train.map(\.text), labels: data.train.map(\.label), classes: topics.count)
-        let bayesReport = try ClassificationReport(predictions: data.test.map { bayes.predict($0.text) }, labels: labels,
+        let bayes = NaiveBayes(documents: data.train.map(\.text), labels: data.train.map(\.label),
+                               classes: topics.count)
+        let bayesReport = try ClassificationReport(predictions: data.test.map { bayes.predict($0.text) },
+                                                   labels: labels,
                                                    classes: topics.count)
         var rows: [[String]] = [["majority class", "—", Format.fixed(majorityReport.accuracy, 3),
                                  Format.fixed(majorityReport.macroF1, 3)],
@@ -78,17 +80,20 @@ extension Lesson {
                                               validation: classifier.examples(data.validation),
                                               batchSize: 16, length: context, padding: classifier.padding)
             var config = TrainingConfig(steps: steps, batchSize: 16)
-            (config.learningRate, config.minimumLearningRate, config.warmupSteps) = (rate, rate / 10, max(1, steps / 10))
+            (config.learningRate, config.minimumLearningRate) = (rate, rate / 10)
+            config.warmupSteps = max(1, steps / 10)
             (config.evaluateEvery, config.weightDecay, config.seed) = (steps, 0.01, seed)
             let trainer = try Trainer(model: model, source: source, loss: Losses.classification(head: classifier.head),
                                       extras: classifier.head.namedParameters, config: config, checkpointFolder: nil)
             try trainer.run(label: "  \(name.prefix(9))", quiet: true)
             let validation = try ClassificationReport(predictions: classifier.predict(data.validation.map(\.text)),
                                                       labels: data.validation.map(\.label), classes: topics.count)
-            let report = try ClassificationReport(predictions: classifier.predict(data.test.map(\.text)), labels: labels,
+            let report = try ClassificationReport(predictions: classifier.predict(data.test.map(\.text)),
+                                                  labels: labels,
                                                   classes: topics.count)
             let trained = trainer.trainable.reduce(0) { $0 + $1.value.count }
-            rows.append([name, Format.integer(trained), Format.fixed(report.accuracy, 3), Format.fixed(report.macroF1, 3)])
+            rows.append([name, Format.integer(trained), Format.fixed(report.accuracy, 3),
+                         Format.fixed(report.macroF1, 3)])
             bars.append((String(name.prefix(3)) + " " + ["head", "block+head", "all"][regime], report.accuracy))
             if best == nil || validation.accuracy > best!.validation {
                 best = (classifier, validation.accuracy, report)
@@ -97,7 +102,9 @@ extension Lesson {
         Console.printTable(["classifier (\(data.test.count) test items)", "trained parameters", "accuracy", "macro-F1"],
                            rows)
         print("  chance: \(Format.fixed(1 / Double(topics.count), 3))")
-        guard let chosen = best else { throw CourseError.invalidValue(name: "classifier", value: "none", expected: "one") }
+        guard let chosen = best else {
+            throw CourseError.invalidValue(name: "classifier", value: "none", expected: "one")
+        }
         let folder = chapter.options.artifacts.url(.classifier)
         try chosen.classifier.save(to: folder)
         print("  saved the regime with the best validation accuracy (\(Format.fixed(chosen.validation, 3))): " +

@@ -31,7 +31,8 @@ import LLMPlot
 struct SFTChapter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ch05",
-        abstract: "Chapter 05 — Supervised fine-tuning: instruction data, ChatML and loss masking, a classifier, a chat model.")
+        abstract: "Chapter 05 — Supervised fine-tuning: instruction data, ChatML and loss masking, a classifier, " +
+                  "a chat model.")
 
     @OptionGroup var options: ChapterOptions
 
@@ -105,15 +106,15 @@ struct Lesson {
     //: clause, and "write a poem by <poet>". The split is by source entry, never by example: the entries
     //: Chapter 04 held out are the test split (neither model has read them), every tenth of the rest is
     //: validation. A held-out fortune therefore appears in no training example of any task. Tasks are capped
-    //: so that the rare Chinese ones are not drowned by the English ones (topic requests, the task we can
-    //: grade best, get twice the cap). The same examples are written as
+    //: so that the rare Chinese ones are not drowned by the English ones; topic requests, the task we can
+    //: grade best, may have five times as many. The same examples are written as
     //: JSONL in the chat-messages format other tools read — `llm sft --data` takes such a file.
     func instructionData() throws -> InstructionSplits {
         Console.section("5.1 Instruction data from the corpus")
         let all = InstructionData.build(corpus, topics: Set(try classifierTopics()))
-        let cap = quick ? 40 : 700, validationCap = quick ? 8 : 32
+        let cap = quick ? 40 : 400, validationCap = quick ? 8 : 32
         var splits = InstructionSplits()
-        splits.train = capped(all.train, perTask: cap, topicCap: 2 * cap)
+        splits.train = capped(all.train, perTask: cap, topicCap: 5 * cap)
         splits.validation = capped(all.validation, perTask: validationCap)
         splits.test = all.test
         let rows = InstructionTask.allCases.map { task in

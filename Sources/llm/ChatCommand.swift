@@ -86,7 +86,8 @@ struct ChatCommand: ParsableCommand {
     }
 
     func interactive(_ session: ChatSession, _ random: inout SeededGenerator) throws {
-        print("Chatting with \(checkpoint) — /reset forgets, /system TEXT sets the system message, /quit or Ctrl-D ends.")
+        print("Chatting with \(checkpoint) — /reset forgets, /system TEXT sets the system message, " +
+              "/quit or Ctrl-D ends.")
         while true {
             print("you> ", terminator: "")
             Console.flush()
@@ -124,7 +125,8 @@ struct ChatCommand: ParsableCommand {
 
     /// Dropped turns and speed, on stderr.
     func report(_ reply: ChatSession.Reply) {
-        var line = "(\(reply.generation.tokens.count) tokens, \(String(format: "%.0f", reply.generation.tokensPerSecond)) " +
+        let speed = String(format: "%.0f", reply.generation.tokensPerSecond)
+        var line = "(\(reply.generation.tokens.count) tokens, \(speed) " +
                    "tokens/s; stopped: \(reply.generation.finishReason.rawValue)"
         if reply.droppedMessages > 0 {
             line += "; the oldest \(reply.droppedMessages) messages were dropped to fit the context"

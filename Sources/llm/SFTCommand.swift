@@ -87,9 +87,11 @@ struct SFTCommand: ParsableCommand {
         var source = try MaskedExamples(train: trainSet.examples, validation: validationSet.examples,
                                         batchSize: batchSize, length: context, padding: padding)
         source.grouping = grouping
-        print("\(Format.integer(trainSet.examples.count)) training and \(Format.integer(validationSet.examples.count)) " +
+        let dropped = trainSet.dropped + validationSet.dropped
+        print("\(Format.integer(trainSet.examples.count)) training and " +
+              "\(Format.integer(validationSet.examples.count)) " +
               "validation conversations" + (trainSet.dropped + validationSet.dropped > 0
-                ? " (\(trainSet.dropped + validationSet.dropped) longer than the \(context)-token context left out)" : "") +
+                ? " (\(dropped) longer than the \(context)-token context left out)" : "") +
               (noMask ? "; every token scored" : "; only the assistant's replies scored"))
         let trainer: Trainer<MaskedExamples>
         if resume {

@@ -306,6 +306,37 @@ struct FinetuningTests {
         #expect(plain.trainingBatch(&r1).inputs.count == 8)
     }
 
+    @Test("chat session: old exchanges are dropped to fit the context and counted; a message too long is an error")
+    func chatSessionContext() throws {
+        let bpe = try chatTokenizer()
+        let model = try GPT(.llamaStyle(vocabularySize: bpe.vocabularySize, contextLength: 64, layers: 1, heads: 2,
+                                        kvHeads: 1, embeddingSize: 16), seed: 5)
+        let session = ChatSession(model: model, template: try ChatTemplate(tokenizer: bpe), system: "Be brief.")
+        var random = SeededGenerator(seed: 1)
+        var dropped: [Int] = []
+        for turn in 0..<6 {
+            let reply = try session.reply(to: "Tell me a fortune about computers \(turn).", maxTokens: 6,
+                                          settings: .greedy, random: &random)
+            dropped.append(reply.droppedMessages)
+            let prompt = session.template.encode([ChatMessage(.system, "Be brief.")] + session.history).ids
+            #expect(prompt.count <= 64 + 6, "the kept history fits the context with the reply")
+            #expect(session.history.last?.role == .assistant && session.history.first?.role == .user)
+        }
+        #expect(dropped.first == 0 && dropped.contains { $0 >= 2 }, "\(dropped)")
+        #expect(dropped.allSatisfy { $0 % 2 == 0 }, "whole exchanges are dropped: \(dropped)")
+        #expect(throws: ChatSessionError.self) {
+            try session.reply(to: String(repeating: "computers ", count: 40), maxTokens: 6, settings: .greedy,
+                              random: &random)
+        }
+        session.reset()
+        #expect(session.history.isEmpty && session.system == "Be brief.")
+        // Streaming hands out whole characters: a 3-byte character split over tokens waits for its last byte.
+        let bytes = Array("a静".utf8)
+        #expect(ChatSession.completeUTF8Prefix(Array(bytes.prefix(2))) == 1)
+        #expect(ChatSession.completeUTF8Prefix(bytes) == bytes.count)
+        #expect(ChatSession.completeUTF8Prefix(Array("ab".utf8)) == 2)
+    }
+
     @Test("SFT examples: masked or not, too long ones dropped and counted")
     func sftExamples() throws {
         let template = try ChatTemplate(tokenizer: try chatTokenizer())

@@ -166,7 +166,8 @@ public enum InstructionData {
         if Corpus.chineseTopics.contains(entry.topic) || entry.text.count > maxCharacters { return [] }
         var out: [InstructionExample] = []
         if topics.contains(entry.topic) {
-            out.append(InstructionExample(task: .topic, entry: index, request: topicRequest(entry.topic, variant: index),
+            out.append(InstructionExample(task: .topic, entry: index,
+                                          request: topicRequest(entry.topic, variant: index),
                                           answer: entry.text, topic: entry.topic))
         }
         if let author = entry.attribution {

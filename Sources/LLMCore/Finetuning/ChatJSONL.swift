@@ -33,7 +33,8 @@ public enum ChatJSONL {
         for (i, messages) in conversations.enumerated() {
             var object: [String: Any] = ["messages": messages.map { ["role": $0.role.rawValue, "content": $0.content] }]
             for (key, value) in extra?[i] ?? [:] { object[key] = value }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            let data = try JSONSerialization.data(withJSONObject: object,
+                                                  options: [.sortedKeys, .withoutEscapingSlashes])
             lines.append(String(decoding: data, as: UTF8.self))
         }
         return lines.map { $0 + "\n" }.joined()

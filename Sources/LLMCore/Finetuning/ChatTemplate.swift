@@ -74,7 +74,9 @@ public struct ChatTemplate: Sendable {
         guard let start = tokenizer.specialId(Self.startText) else {
             throw ChatTemplateError.missingSpecialToken(Self.startText)
         }
-        guard let end = tokenizer.specialId(Self.endText) else { throw ChatTemplateError.missingSpecialToken(Self.endText) }
+        guard let end = tokenizer.specialId(Self.endText) else {
+            throw ChatTemplateError.missingSpecialToken(Self.endText)
+        }
         self.tokenizer = tokenizer
         (self.start, self.end) = (start, end)
         newline = tokenizer.encode(bytes: Array("\n".utf8))

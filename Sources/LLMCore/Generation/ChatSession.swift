@@ -72,7 +72,8 @@ public final class ChatSession {
         var stops: Set<Int> = [template.stopToken]
         if let end = template.tokenizer.specialId("<|endoftext|>") { stops.insert(end) }
         let tokenizer = template.tokenizer
-        let generation = try generator.generate(prompt: ids, maxTokens: maxTokens, settings: settings, stopTokens: stops,
+        let generation = try generator.generate(prompt: ids, maxTokens: maxTokens, settings: settings,
+                                                stopTokens: stops,
                                                 generator: &random) { token in
             pending += (try? tokenizer.decodeBytes([token])) ?? []
             let complete = Self.completeUTF8Prefix(pending)
