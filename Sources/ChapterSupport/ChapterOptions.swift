@@ -94,6 +94,7 @@ public enum Chapter {
     /// Runs a chapter or tool command: parses flags, runs it, and turns any error into one line on
     /// standard error and exit code 1 (bad flags: exit code 64), never a crash trace.
     public static func main<Command: ParsableCommand>(_ type: Command.Type, arguments: [String]? = nil) -> Int32 {
+        if arguments == nil { BLASKernels.restartWithBetterKernelsIfNeeded() }    // a CPU OpenBLAS does not know
         Console.lineBuffered()
         do {
             var command = try type.parseAsRoot(arguments)

@@ -51,7 +51,7 @@ struct BenchCommand: ParsableCommand {
         Parallel.setThreads(threads)
         let groups = try groups
         var report = BenchmarkReport(threads: threads)
-        print("llm bench — \(threads) thread(s), median of \(repeats)")
+        print("llm bench — \(threads) thread(s), median of \(repeats); OpenBLAS kernels: \(BLASKernels.coreName)")
         if groups.contains(.foundation) {
             Benchmarks.foundation(into: &report, repeats: repeats)
         } else {

@@ -306,3 +306,25 @@ struct ThreadCountTests {
         expectClose(one, two, 1e-6, "1 vs 2 threads")
     }
 }
+
+@Suite("OpenBLAS kernel choice")
+struct BLASKernelChoiceTests {
+    @Test("restart only when OpenBLAS fell back to a generic core and the CPU can do better, and only once")
+    func upgradeRule() {
+        let avx512: Set = ["avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+        let avx2: Set = ["sse3", "avx", "avx2", "fma"]
+        #expect(BLASKernels.bestCore(flags: avx512) == "SkylakeX")
+        #expect(BLASKernels.bestCore(flags: avx2) == "Haswell")
+        #expect(BLASKernels.bestCore(flags: ["sse3", "avx"]) == nil)
+        #expect(BLASKernels.bestCore(flags: avx2.union(["avx512f"])) == "Haswell", "AVX-512F alone is not SkylakeX")
+        #expect(BLASKernels.upgrade(chosen: "Prescott", flags: avx512, environment: [:]) == "SkylakeX")
+        #expect(BLASKernels.upgrade(chosen: "Sandybridge", flags: avx2, environment: [:]) == "Haswell")
+        #expect(BLASKernels.upgrade(chosen: "Haswell", flags: avx512, environment: [:]) == nil, "OpenBLAS's own choice")
+        #expect(BLASKernels.upgrade(chosen: "Prescott", flags: ["sse3"], environment: [:]) == nil)
+        #expect(BLASKernels.upgrade(chosen: "Prescott", flags: avx512, environment: ["OPENBLAS_CORETYPE": "Prescott"]) == nil,
+                "a core you set is left alone")
+        #expect(BLASKernels.upgrade(chosen: "Prescott", flags: avx512, environment: ["LLM_OPENBLAS_RESTARTED": "1"]) == nil,
+                "one restart at most")
+        #expect(!BLASKernels.coreName.isEmpty)
+    }
+}
