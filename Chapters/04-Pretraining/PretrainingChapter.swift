@@ -36,7 +36,7 @@ struct PretrainingChapter: ParsableCommand {
     @OptionGroup var corpus: CorpusOption   // default: the English fortunes
     @OptionGroup var tokenizer: TokenizerOption
 
-    @Option(help: "Steps of the course run (default: 320, or 30 with --quick).")
+    @Option(help: "Steps of the course run (default: 950, or 30 with --quick).")
     var steps: Int?
 
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
@@ -60,7 +60,7 @@ struct PretrainingChapter: ParsableCommand {
         try lesson.optimizers(data)                                                   // 4.2
         try lesson.schedules()                                                        // 4.3
         let course = try lesson.courseRun(data, bpe, text, peak: peak, folder: pretrainFolder,
-                                          steps: steps ?? (options.quick ? 30 : 640),
+                                          steps: steps ?? (options.quick ? 30 : 950),
                                           compressors: compressors)                   // 4.4
         try lesson.recipes(data, peak: peak, against: course)                         // 4.5
         try lesson.overfitting(text, bpe)                                             // 4.6

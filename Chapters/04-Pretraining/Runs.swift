@@ -21,8 +21,8 @@ extension Lesson {
     //: rotary positions, SwiGLU, an untied head), small: 4 layers of width 192, 3 query heads of 64 sharing
     //: one key/value head, context 256, 3.1 M parameters. A model this size costs 2.4× fewer FLOPs per token
     //: than the GPT-2 6 × 256 of earlier versions of this course, so in the same minutes it reads the
-    //: training text about one and a half times instead of half of it once — and on a corpus this small,
-    //: seeing the data again beats a wider model that sees it less. 640 steps of 8 × 256 tokens, AdamW at
+    //: training text more than twice instead of half of it once — and on a corpus this small, seeing the
+    //: data again beats a wider model that sees it less. 950 steps of 8 × 256 tokens, AdamW at
     //: 3e-3 with warmup and a cosine decay that ends with the budget, clipping at norm 1. The progress line's
     //: validation loss is a cheap estimate on 8 batches; the figure that decides is computed at the end
     //: over the whole held-out split, every held-out token once, in bits per byte beside the compressors of
