@@ -35,3 +35,31 @@ struct SeedTests {
         #expect(!samples(a).isEmpty && samples(a) != samples(c), "\(chapter): seed 8 wrote the same samples as seed 7")
     }
 }
+
+@Suite("Seeds, Chapter 05", .serialized)
+struct Chapter05SeedTests {
+    @Test("ch05 --quick: same seed, same output line for line; another seed, other losses")
+    func seedReachesFineTuning() throws {
+        let folder = scratchFolder()
+        let corpus = try writeInstructionCorpus(in: folder)
+        func run(_ seed: String, _ name: String) throws -> RunResult {
+            try runProduct("ch05", ["--quick", "--no-plots", "--seed", seed, "--corpus", corpus.path,
+                                    "--run-dir", folder.appendingPathComponent(name).path])
+        }
+        let (first, again, other) = (try run("7", "a"), try run("7", "b"), try run("8", "c"))
+        #expect(first.status == 0 && again.status == 0 && other.status == 0, "\(first.stderr)\(other.stderr)")
+        let (a, b, c) = (reproducibleLines(first.stdout), reproducibleLines(again.stdout), reproducibleLines(other.stdout))
+        #expect(a.count > 40)
+        for (lineA, lineB) in zip(a, b) where lineA != lineB {
+            Issue.record("ch05: same seed, different line:\n\(lineA)\n\(lineB)")
+        }
+        #expect(a.count == b.count)
+        // The loss lines end with their wall time; compare what comes before it.
+        let losses = { (output: String) in
+            output.split(separator: "\n").filter { $0.contains("reply validation loss") }
+                .map { $0.components(separatedBy: " in ").first ?? "" }
+        }
+        #expect(losses(first.stdout).count == 2 && losses(first.stdout) == losses(again.stdout))
+        #expect(losses(first.stdout) != losses(other.stdout), "seed 8 trained the same as seed 7: \(losses(first.stdout))")
+    }
+}
