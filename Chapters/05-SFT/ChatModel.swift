@@ -223,7 +223,8 @@ extension Lesson {
 
     //: The same held-out items as 5.4, now asked of the chat model in its template. Three measures, with
     //: the number of items: does the fortune written for "Tell me a fortune about food" read as food to the
-    //: classifier (against chance, 1/k, and against the base model given the same request as plain text);
+    //: classifier (against chance, 1/k, and against the base model given the same request as plain text,
+    //: zero-shot and with its best k — picked on these same items, so a generous baseline);
     //: and exact match for "Who said …?" and for a poem's author. Authors of held-out entries are hard: the
     //: answer is a fact the model may never have read — expect low numbers, next to the baseline of always
     //: naming the most frequent author. Retrieval (Chapter 09) is the fix. Per task, the loss on reference
