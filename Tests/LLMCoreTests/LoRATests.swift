@@ -78,3 +78,48 @@ struct LoRATests {
         }
     }
 }
+
+@Suite("LoRA files")
+struct LoRAFileTests {
+    @Test("save → load onto the same base gives the same logits; another base is a clear error")
+    func roundTrip() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lora-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = GPTConfig.llamaStyle(vocabularySize: 50, contextLength: 16, layers: 2, heads: 2, kvHeads: 1,
+                                          embeddingSize: 16)
+        let trained = try GPT(config, seed: 3)
+        let adapter = try LoRAAdapter.apply(to: trained, config: LoRAConfig(rank: 2, alpha: 4), seed: 5)
+        var g = SeededGenerator(seed: 6)
+        for (_, b) in adapter.layers { b.b.value = .randomNormal(b.b.shape, using: &g) }
+        try adapter.save(to: folder, baseModel: "runs/course/sft/checkpoint")
+        let ids = [[3, 1, 4, 1, 5, 9]]
+        let loaded = try LoRAAdapter.load(from: folder, onto: try GPT(config, seed: 3))
+        #expect(loaded.config == adapter.config && loaded.parameterCount == adapter.parameterCount)
+        let fresh = try GPT(config, seed: 3)
+        _ = try LoRAAdapter.load(from: folder, onto: fresh)
+        #expect(fresh(ids, .inference).value.scalars == trained(ids, .inference).value.scalars)
+        let configURL = folder.appendingPathComponent("adapter_config.json")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL))
+        let keys = Set((json as? [String: Any])?.keys.map { $0 } ?? [])
+        #expect(keys.isSuperset(of: ["r", "lora_alpha", "target_modules", "lora_dropout", "fan_in_fan_out",
+                                     "base_model_name_or_path", "peft_type"]))
+        // Python's safetensors reads the adapter: PEFT's names, our shapes (skips without the package).
+        if let data = try runPythonFixture("safetensors_check.py",
+                                           [folder.appendingPathComponent("adapter_model.safetensors").path],
+                                           needs: "safetensors"),
+           let tensors = try JSONSerialization.jsonObject(with: data) as? [String: [Any]] {
+            #expect(Set(tensors.keys) == Set(adapter.namedParameters.map { LoRAAdapter.peftName($0.0) }))
+            for (name, parameter) in adapter.namedParameters {
+                #expect((tensors[LoRAAdapter.peftName(name)]?.first as? [Int]) == parameter.shape, "\(name)")
+            }
+        }
+        let wider = GPTConfig.llamaStyle(vocabularySize: 50, contextLength: 16, layers: 2, heads: 2, kvHeads: 1,
+                                         embeddingSize: 32)
+        #expect {
+            try LoRAAdapter.load(from: folder, onto: try GPT(wider, seed: 3))
+        } throws: { error in
+            (error as? CheckpointError)?.tensor == "base_model.model.blocks.0.attn.qkv.lora_A.weight"
+                && "\(error)".contains("[2, 16]") && "\(error)".contains("[2, 32]")
+        }
+    }
+}

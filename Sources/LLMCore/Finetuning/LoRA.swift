@@ -136,3 +136,58 @@ public struct LoRAAdapter {
     public func merge() { layers.forEach { $0.1.merge() } }
     public func unmerge() { layers.forEach { $0.1.unmerge() } }
 }
+
+// MARK: Files in Hugging Face PEFT's layout
+
+extension LoRAAdapter {
+    public static let configFileName = "adapter_config.json", weightsFileName = "adapter_model.safetensors"
+
+    /// PEFT's name for one of our adapter tensors: "base_model.model." + our name
+    /// ("blocks.0.attn.qkv.lora_A.weight"), as PEFT prefixes the wrapped model's module path.
+    public static func peftName(_ name: String) -> String { "base_model.model." + name }
+
+    /// Writes `adapter_config.json` (PEFT's keys) and `adapter_model.safetensors` (A and B only) into `folder`.
+    public func save(to folder: URL, baseModel: String) throws {
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            throw CourseError.unwritable(path: folder.path, reason: error.localizedDescription)
+        }
+        let object: [String: Any] = [
+            "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": config.rank, "lora_alpha": Double(config.alpha),
+            "target_modules": config.targets, "lora_dropout": 0.0, "fan_in_fan_out": false, "bias": "none",
+            "base_model_name_or_path": baseModel, "inference_mode": true,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try AtomicFile.write(data, to: folder.appendingPathComponent(Self.configFileName))
+        try SafetensorsFile.write(namedParameters.map { (Self.peftName($0.0), $0.1.value) },
+                                  metadata: ["format": "pt"], to: folder.appendingPathComponent(Self.weightsFileName))
+    }
+
+    /// Puts the adapter saved in `folder` onto `model` (which must be the base it was trained on): reads the
+    /// config, adapts its targets, and fills every A and B, checking each tensor's presence and shape first.
+    public static func load(from folder: URL, onto model: GPT) throws -> LoRAAdapter {
+        let configURL = folder.appendingPathComponent(configFileName)
+        guard let data = FileManager.default.contents(atPath: configURL.path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let rank = object["r"] as? Int, let alpha = (object["lora_alpha"] as? NSNumber)?.floatValue,
+              let targets = object["target_modules"] as? [String], rank >= 1 else {
+            throw CheckpointError(path: configURL.path,
+                                  reason: "not a LoRA adapter config (needs r ≥ 1, lora_alpha, target_modules)")
+        }
+        let file = try SafetensorsFile.read(folder.appendingPathComponent(weightsFileName))
+        let adapter = try apply(to: model, config: LoRAConfig(rank: rank, alpha: alpha, targets: targets), seed: 0)
+        for (name, parameter) in adapter.namedParameters {
+            let stored = peftName(name)
+            guard let entry = file.entry(stored) else {
+                throw CheckpointError(path: file.path, tensor: stored,
+                                      reason: "is missing; was the adapter trained on another model?")
+            }
+            guard entry.shape == parameter.shape else {
+                throw CheckpointError(path: file.path, tensor: stored,
+                                      reason: "has shape \(entry.shape), but this base model needs " +
+                                              "\(parameter.shape): the adapter was trained on another base")
+            }
+            parameter.value = try file.tensor(stored)
+        }
+        return adapter
+    }
+}
