@@ -11,7 +11,7 @@
 //: What we leave out: preference tuning (RLHF, DPO: Chapter 11), parameter-efficient fine-tuning
 //: (LoRA: Chapter 06), multi-turn training data (the template handles it; our tasks are single-turn).
 //:
-//: Run it: `swift run -c release ch05` (about 5 minutes on 2 cores; `--quick` under 30 seconds). Needs the
+//: Run it: `swift run -c release ch05` (about 3 minutes on 2 cores; `--quick` under 30 seconds). Needs the
 //: Chapter 01 tokenizer and the Chapter 04 base model; with `--quick` it trains tiny stand-ins when they
 //: are missing. Writes the chat model to `runs/course/sft/checkpoint/` (with `chat_template.json` and
 //: `tasks.json`) and the topic classifier to `runs/course/sft/classifier/`, for Chapters 06–12; the

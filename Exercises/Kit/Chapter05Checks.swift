@@ -27,7 +27,8 @@ public enum Chapter05Checks {
 
     public static let all: [Exercise<any Chapter05Exercises>] = [
         Exercise(id: "05.1", title: "the ChatML renderer",
-                 hint: "<|im_start|>role⏎content<|im_end|>⏎ for each message; the prompt ends with <|im_start|>assistant⏎") {
+                 hint: "<|im_start|>role⏎content<|im_end|>⏎ for each message; the prompt ends with " +
+                       "<|im_start|>assistant⏎") {
             solution in
             let conversations: [[ChatMessage]] = [
                 [ChatMessage(.user, "Hi")],
@@ -39,15 +40,18 @@ public enum Chapter05Checks {
                     let answer = try solution.renderChatML(messages.map { ($0.role.rawValue, $0.content) },
                                                            generationPrompt: prompt)
                     let expected = ChatTemplate.render(messages, generationPrompt: prompt)
-                    try require(answer == expected, "expected \(expected.debugDescription), got \(answer.debugDescription)")
+                    try require(answer == expected,
+                                "expected \(expected.debugDescription), got \(answer.debugDescription)")
                 }
             }
         },
         Exercise(id: "05.2", title: "the loss mask of one row",
-                 hint: "position i reads tokens[i] and predicts tokens[i + 1]: its target is scored[i + 1] ? tokens[i + 1] : −100") {
+                 hint: "position i reads tokens[i] and predicts tokens[i + 1]: its target is " +
+                       "scored[i + 1] ? tokens[i + 1] : −100") {
             solution in
             // The documented example: prompt 5 6, response 7 8.
-            let row = try solution.maskedRow(tokens: [5, 6, 7, 8], scored: [false, false, true, true], length: 4, padding: 0)
+            let row = try solution.maskedRow(tokens: [5, 6, 7, 8], scored: [false, false, true, true], length: 4,
+                                             padding: 0)
             try require(row.inputs == [5, 6, 7, 0] && row.targets == [-100, 7, 8, -100],
                         "[5, 6 | 7, 8], length 4: expected inputs [5, 6, 7, 0] and targets [-100, 7, 8, -100], got " +
                         "\(row.inputs) and \(row.targets)")
@@ -62,7 +66,8 @@ public enum Chapter05Checks {
                 let answer = try solution.maskedRow(tokens: tokens, scored: scored, length: length, padding: 99)
                 let reference = MaskedExamples.row(example, length: length, padding: 99)
                 try require(answer.inputs == reference.inputs && answer.targets == reference.targets,
-                            "tokens \(tokens), scored \(scored), length \(length): expected \(reference), got \(answer)")
+                            "tokens \(tokens), scored \(scored), length \(length): expected \(reference), " +
+                            "got \(answer)")
             }
         },
         Exercise(id: "05.3", title: "last-real-token pooling",
@@ -70,7 +75,9 @@ public enum Chapter05Checks {
             solution in
             var generator = SeededGenerator(seed: 52)
             let (b, t, c) = (4, 6, 3)
-            let hidden = (0..<b).map { _ in (0..<t).map { _ in (0..<c).map { _ in Float(generator.integer(below: 100)) } } }
+            let hidden = (0..<b).map { _ in
+                (0..<t).map { _ in (0..<c).map { _ in Float(generator.integer(below: 100)) } }
+            }
             let lengths = [6, 1, 3, 5]
             let answer = try solution.lastRealToken(hidden, lengths: lengths)
             let expected = (0..<b).map { hidden[$0][lengths[$0] - 1] }
@@ -79,10 +86,12 @@ public enum Chapter05Checks {
         Exercise(id: "05.4", title: "macro-F1",
                  hint: "per class: TP, FP, FN; F1 = 2TP/(2TP+FP+FN); average over classes, each weighing the same") {
             solution in
-            let cases: [([Int], [Int], Int)] = [([0, 0, 1, 1, 0, 0], [0, 0, 0, 1, 1, 2], 3), ([0, 0, 0, 0], [0, 0, 0, 1], 2),
+            let cases: [([Int], [Int], Int)] = [([0, 0, 1, 1, 0, 0], [0, 0, 0, 1, 1, 2], 3),
+                                                ([0, 0, 0, 0], [0, 0, 0, 1], 2),
                                                 ([1, 2, 2, 2], [1, 2, 2, 2], 4)]
             for (predictions, labels, classes) in cases {
-                let reference = try ClassificationReport(predictions: predictions, labels: labels, classes: classes).macroF1
+                let reference = try ClassificationReport(predictions: predictions, labels: labels,
+                                                         classes: classes).macroF1
                 let answer = try solution.macroF1(predictions: predictions, labels: labels, classes: classes)
                 try require(abs(answer - reference) < 1e-9,
                             "predictions \(predictions), labels \(labels): expected \(reference), got \(answer)")

@@ -10,7 +10,8 @@ public struct Chapter05Solution: Chapter05Exercises {
             + (generationPrompt ? "<|im_start|>assistant\n" : "")
     }
 
-    public func maskedRow(tokens: [Int], scored: [Bool], length: Int, padding: Int) throws -> (inputs: [Int], targets: [Int]) {
+    public func maskedRow(tokens: [Int], scored: [Bool], length: Int,
+                          padding: Int) throws -> (inputs: [Int], targets: [Int]) {
         let n = min(tokens.count, length + 1)
         var inputs: [Int] = [], targets: [Int] = []
         for i in 0..<max(n - 1, 0) {

@@ -11,7 +11,8 @@ public struct Chapter05: Chapter05Exercises {
     }
 
     /// 05.2 — Inputs and next-token targets of one SFT row, −100 where not scored, padded to length.
-    public func maskedRow(tokens: [Int], scored: [Bool], length: Int, padding: Int) throws -> (inputs: [Int], targets: [Int]) {
+    public func maskedRow(tokens: [Int], scored: [Bool], length: Int,
+                          padding: Int) throws -> (inputs: [Int], targets: [Int]) {
         throw ExerciseUnsolved("targets are shifted by one (Exercises/Ch05.md, step 2)")
     }
 

@@ -47,10 +47,7 @@ struct ChatCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: checkpoint)
         let model = try Checkpoint.load(from: folder)
         let bpe = try BPETokenizer.load(from: try findTokenizerFolder(tokenizer, near: folder))
-        if model.config.vocabularySize < bpe.vocabularySize {
-            throw CourseError.invalidValue(name: "--tokenizer", value: "(\(bpe.vocabularySize) ids)",
-                expected: "the tokenizer the model was trained with (\(model.config.vocabularySize) ids)")
-        }
+        try requireTokenizer(bpe, fits: model)
         let session = ChatSession(model: model, template: try ChatTemplate(tokenizer: bpe), system: system)
         var random = SeededGenerator(seed: seed)
         if isatty(0) == 1 { try interactive(session, &random) } else { try batch(session, &random) }

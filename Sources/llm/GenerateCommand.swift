@@ -53,10 +53,7 @@ struct GenerateCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: checkpoint)
         let model = try Checkpoint.load(from: folder)
         let bpe = try BPETokenizer.load(from: try tokenizerFolder(near: folder))
-        if model.config.vocabularySize < bpe.vocabularySize {
-            throw CourseError.invalidValue(name: "--tokenizer", value: "(\(bpe.vocabularySize) ids)",
-                expected: "the tokenizer the model was trained with (\(model.config.vocabularySize) ids)")
-        }
+        try requireTokenizer(bpe, fits: model)
         if let unknown = Self.unknownSpecialTokens(in: prompt, known: Set(bpe.specialTokens.keys)).first {
             throw CourseError.invalidValue(name: "--prompt", value: "special token \(unknown)",
                                            expected: "one of \(bpe.specialTokens.keys.sorted().joined(separator: ", ")) (write it differently to mean plain text)")
@@ -150,4 +147,12 @@ func findTokenizerFolder(_ explicit: String?, near checkpoint: URL) throws -> UR
     throw CourseError.invalidValue(name: "--tokenizer", value: "(not given)",
                                    expected: "a folder with \(file); none found next to \(checkpoint.path) or in " +
                                              "runs/course/tokenizer")
+}
+
+/// Throws, naming `--tokenizer`, when the tokenizer has ids the model has no embedding for.
+func requireTokenizer(_ bpe: BPETokenizer, fits model: GPT) throws {
+    if model.config.vocabularySize < bpe.vocabularySize {
+        throw CourseError.invalidValue(name: "--tokenizer", value: "(\(bpe.vocabularySize) ids)",
+            expected: "the tokenizer the model was trained with (\(model.config.vocabularySize) ids)")
+    }
 }

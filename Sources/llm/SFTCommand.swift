@@ -99,10 +99,7 @@ struct SFTCommand: ParsableCommand {
             print("resuming at step \(trainer.state.step) of \(trainer.config.steps)")
         } else {
             let model = try Checkpoint.load(from: base)
-            if model.config.vocabularySize < bpe.vocabularySize {
-                throw CourseError.invalidValue(name: "--tokenizer", value: "(\(bpe.vocabularySize) ids)",
-                    expected: "the tokenizer the model was trained with (\(model.config.vocabularySize) ids)")
-            }
+            try requireTokenizer(bpe, fits: model)
             var settings = TrainingConfig(steps: steps, batchSize: batchSize)
             (settings.learningRate, settings.minimumLearningRate) = (learningRate, learningRate / 10)
             settings.warmupSteps = max(1, steps / 20)
