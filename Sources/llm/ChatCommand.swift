@@ -19,37 +19,22 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "The chat checkpoint folder (config.json + model.safetensors).")
     var checkpoint = RunArtifacts(runDirectory: "runs/course").url(.chatModel).path
 
-    @Option(help: "The tokenizer folder (default: next to the checkpoint, or runs/course/tokenizer).")
-    var tokenizer: String?
-
     @Option(help: "A system message that starts the conversation.")
     var system: String?
 
-    @Option(name: .customLong("max-tokens"), help: "The most tokens in one reply.")
-    var maxTokens = 200
+    @OptionGroup var common: ModelRunFlags
 
     @OptionGroup var sampling: SamplingFlags
 
-    @Option(help: "Seed for sampling.")
-    var seed: UInt64 = 1337
-
-    @Option(help: "Threads (default: all cores, \(Parallel.defaultThreads) here).")
-    var threads: Int?
-
     mutating func validate() throws {
-        try ChapterOptions.validateThreads(threads)
-        try requireFlag("--max-tokens", maxTokens, in: 1...1_000_000)
+        try common.validate()
         try sampling.validate()
     }
 
     func run() throws {
-        Parallel.setThreads(threads ?? Parallel.defaultThreads)
-        let folder = URL(fileURLWithPath: checkpoint)
-        let model = try Checkpoint.load(from: folder)
-        let bpe = try BPETokenizer.load(from: try findTokenizerFolder(tokenizer, near: folder))
-        try requireTokenizer(bpe, fits: model)
+        let (model, bpe) = try common.load(checkpoint)
         let session = ChatSession(model: model, template: try ChatTemplate(tokenizer: bpe), system: system)
-        var random = SeededGenerator(seed: seed)
+        var random = SeededGenerator(seed: common.seed)
         if isatty(0) == 1 { try interactive(session, &random) } else { try batch(session, &random) }
     }
 
@@ -68,14 +53,14 @@ struct ChatCommand: ParsableCommand {
                                                expected: "a conversation that ends with the user's message")
             }
             session.restore(Array(messages.dropLast()))
-            let reply = try session.reply(to: last.content, maxTokens: maxTokens, settings: sampling.settings,
+            let reply = try session.reply(to: last.content, maxTokens: common.maxTokens, settings: sampling.settings,
                                           random: &random)
             report(reply)
             print(reply.text)
             return
         }
         for line in input.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-            let reply = try session.reply(to: String(line), maxTokens: maxTokens, settings: sampling.settings,
+            let reply = try session.reply(to: String(line), maxTokens: common.maxTokens, settings: sampling.settings,
                                           random: &random)
             report(reply)
             print(reply.text.replacingOccurrences(of: "\n", with: "\\n"))
@@ -106,7 +91,7 @@ struct ChatCommand: ParsableCommand {
             print("model> ", terminator: "")
             Console.flush()
             do {
-                let reply = try session.reply(to: text, maxTokens: maxTokens, settings: sampling.settings,
+                let reply = try session.reply(to: text, maxTokens: common.maxTokens, settings: sampling.settings,
                                               random: &random) { piece in
                     print(piece, terminator: "")
                     Console.flush()

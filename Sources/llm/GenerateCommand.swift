@@ -16,19 +16,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "The text to continue. <|endoftext|> is read as the special token; other <|…|> text is an error.")
     var prompt: String
 
-    @Option(help: "The tokenizer folder (default: the checkpoint folder, its parent, or runs/course/tokenizer — the first that has one).")
-    var tokenizer: String?
-
-    @Option(name: .customLong("max-tokens"), help: "The most new tokens.")
-    var maxTokens = 200
+    @OptionGroup var common: ModelRunFlags
 
     @OptionGroup var sampling: SamplingFlags
-
-    @Option(help: "Seed for sampling.")
-    var seed: UInt64 = 1337
-
-    @Option(help: "Threads (default: all cores, \(Parallel.defaultThreads) here).")
-    var threads: Int?
 
     @Flag(help: "Print the generated token ids instead of text (to compare with other tools).")
     var ids = false
@@ -42,18 +32,13 @@ struct GenerateCommand: ParsableCommand {
     var settings: SamplingSettings { sampling.settings }
 
     mutating func validate() throws {
-        try ChapterOptions.validateThreads(threads)
-        try requireFlag("--max-tokens", maxTokens, in: 1...1_000_000)
+        try common.validate()
         try sampling.validate()
         if prompt.isEmpty { throw flagError("--prompt", "\"\"", "some text to continue") }
     }
 
     func run() throws {
-        Parallel.setThreads(threads ?? Parallel.defaultThreads)
-        let folder = URL(fileURLWithPath: checkpoint)
-        let model = try Checkpoint.load(from: folder)
-        let bpe = try BPETokenizer.load(from: try tokenizerFolder(near: folder))
-        try requireTokenizer(bpe, fits: model)
+        let (model, bpe) = try common.load(checkpoint)
         if let unknown = Self.unknownSpecialTokens(in: prompt, known: Set(bpe.specialTokens.keys)).first {
             throw CourseError.invalidValue(name: "--prompt", value: "special token \(unknown)",
                                            expected: "one of \(bpe.specialTokens.keys.sorted().joined(separator: ", ")) (write it differently to mean plain text)")
@@ -61,12 +46,12 @@ struct GenerateCommand: ParsableCommand {
         let promptIDs = try bpe.encode(prompt, special: .allow)
         let generator = Generator(model: model)
         generator.usesCache = !noCache
-        var random = SeededGenerator(seed: seed)
+        var random = SeededGenerator(seed: common.seed)
         let stop = bpe.specialId("<|endoftext|>").map { Set([$0]) } ?? []
         let out = FileHandle.standardOutput
         if !ids { out.write(Data(prompt.utf8)) }
         var first = true
-        let result = try generator.generate(prompt: promptIDs, maxTokens: maxTokens,
+        let result = try generator.generate(prompt: promptIDs, maxTokens: common.maxTokens,
                                             settings: settings, stopTokens: stop,
                                             strict: strict, generator: &random) { token in
             if ids {
@@ -87,8 +72,6 @@ struct GenerateCommand: ParsableCommand {
                                                   "the context and were dropped" }
         FileHandle.standardError.write(Data((report + "\n").utf8))
     }
-
-    func tokenizerFolder(near checkpoint: URL) throws -> URL { try findTokenizerFolder(tokenizer, near: checkpoint) }
 
     /// `<|…|>` spans in `text` that are not special tokens of the tokenizer.
     static func unknownSpecialTokens(in text: String, known: Set<String>) -> [String] {
@@ -147,6 +130,37 @@ func findTokenizerFolder(_ explicit: String?, near checkpoint: URL) throws -> UR
     throw CourseError.invalidValue(name: "--tokenizer", value: "(not given)",
                                    expected: "a folder with \(file); none found next to \(checkpoint.path) or in " +
                                              "runs/course/tokenizer")
+}
+
+/// The flags `llm generate` and `llm chat` share besides sampling, and loading the model with its tokenizer.
+struct ModelRunFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("The tokenizer folder (default: the checkpoint folder, its parent, or " +
+                               "runs/course/tokenizer — the first that has one)."))
+    var tokenizer: String?
+
+    @Option(name: .customLong("max-tokens"), help: "The most new tokens (in chat: per reply).")
+    var maxTokens = 200
+
+    @Option(help: "Seed for sampling.")
+    var seed: UInt64 = 1337
+
+    @Option(help: "Threads (default: all cores, \(Parallel.defaultThreads) here).")
+    var threads: Int?
+
+    func validate() throws {
+        try ChapterOptions.validateThreads(threads)
+        try requireFlag("--max-tokens", maxTokens, in: 1...1_000_000)
+    }
+
+    /// Sets the thread count, loads the checkpoint and its tokenizer, and checks that they fit.
+    func load(_ checkpoint: String) throws -> (GPT, BPETokenizer) {
+        Parallel.setThreads(threads ?? Parallel.defaultThreads)
+        let folder = URL(fileURLWithPath: checkpoint)
+        let model = try Checkpoint.load(from: folder)
+        let bpe = try BPETokenizer.load(from: try findTokenizerFolder(tokenizer, near: folder))
+        try requireTokenizer(bpe, fits: model)
+        return (model, bpe)
+    }
 }
 
 /// Throws, naming `--tokenizer`, when the tokenizer has ids the model has no embedding for.
