@@ -5,21 +5,6 @@ import Foundation
 import LLMCore
 import LLMPlot
 
-/// How a model did on the held-out tasks.
-struct TaskScores {
-    var topicHits = 0, topicItems = 0
-    /// Topic answers judged by the naive Bayes classifier of 5.3 instead (a second opinion).
-    var bayesHits = 0
-    var attributionHits = 0, attributionItems = 0
-    var poemHits = 0, poemItems = 0
-    var promptTokens = 0.0
-
-    func rate(_ hits: Int, _ items: Int) -> String { items == 0 ? "—" : Format.fixed(Double(hits) / Double(items), 3) }
-    var topic: String { rate(topicHits, topicItems) + " / " + rate(bayesHits, topicItems) }
-    var attribution: String { rate(attributionHits, attributionItems) }
-    var poem: String { rate(poemHits, poemItems) }
-}
-
 /// What 5.4 leaves for the comparison in 5.6.
 struct PromptingResult {
     var zeroShot: TaskScores
@@ -27,62 +12,25 @@ struct PromptingResult {
 }
 
 extension Lesson {
-    /// The held-out items every model is scored on: topic requests (a few per classifier topic),
-    /// attribution and poem-author questions (spread over the test split).
-    func testItems(_ data: InstructionSplits, topics: [String]) -> (topic: [InstructionExample],
-                                                                      attribution: [InstructionExample],
-                                                                      poem: [InstructionExample]) {
-        let perTopic = quick ? 1 : 8
-        let test = data.test.filter(fits)
-        let topic = topics.flatMap { name in test.filter { $0.task == .topic && $0.topic == name }.prefix(perTopic) }
-        func spread(_ task: InstructionTask, _ n: Int) -> [InstructionExample] {
-            let of = test.filter { $0.task == task }
-            return of.count <= n ? of : (0..<n).map { of[$0 * of.count / n] }
-        }
-        return (topic, spread(.attribution, quick ? 6 : 60), spread(.poemAuthor, quick ? 4 : 40))
+    /// The held-out items every model is scored on (`HeldOutTasks`: 8 topic requests per topic, 60
+    /// attribution and 40 poem-author questions).
+    func testItems(_ data: InstructionSplits, topics: [String]) -> HeldOutTasks {
+        HeldOutTasks(data, topics: topics, template: template, context: context, quick: quick)
     }
 
-    /// Whether the request and room for the answer fit the context (as a chat prompt; the plain prompt is
-    /// shorter).
+    /// Whether the request and room for the answer fit the context as a chat prompt.
     func fits(_ item: InstructionExample) -> Bool {
-        template.encode([ChatMessage(.user, item.request)], generationPrompt: true).ids.count + maxTokens(for: item)
-            <= context
+        HeldOutTasks.fits(item, template: template, context: context, quick: quick)
     }
 
-    /// Scores `answer` (request, task → text) on the test items; topic answers are judged by the classifier.
-    func score(_ items: (topic: [InstructionExample], attribution: [InstructionExample], poem: [InstructionExample]),
-               judge: TopicClassifier, bayes: NaiveBayes,
+    /// Scores `answer` (request, index → text) on the test items; topic answers are judged by the classifier.
+    func score(_ items: HeldOutTasks, judge: TopicClassifier, bayes: NaiveBayes,
                answer: (InstructionExample, Int) throws -> String) throws -> TaskScores {
-        var scores = TaskScores()
-        var fortunes: [String] = [], wanted: [Int] = []
-        for (i, item) in items.topic.enumerated() {
-            guard let topic = item.topic, let label = judge.topics.firstIndex(of: topic) else { continue }
-            fortunes.append(try answer(item, i))
-            wanted.append(label)
-        }
-        for (predicted, label) in zip(judge.predict(fortunes), wanted) where predicted == label {
-            scores.topicHits += 1
-        }
-        for (fortune, label) in zip(fortunes, wanted) where bayes.predict(fortune) == label { scores.bayesHits += 1 }
-        scores.topicItems = wanted.count
-        for (i, item) in items.attribution.enumerated()
-            where TaskEvaluation.exactMatch(try answer(item, i), item.answer) {
-            scores.attributionHits += 1
-        }
-        scores.attributionItems = items.attribution.count
-        for (i, item) in items.poem.enumerated() where TaskEvaluation.exactMatch(try answer(item, i), item.answer) {
-            scores.poemHits += 1
-        }
-        scores.poemItems = items.poem.count
-        return scores
+        try items.score(judge: judge, bayes: bayes, topics: judge.topics, answer: answer)
     }
 
-    /// Topic requests are sampled (T = 0.7, top-p 0.9, a seed per item) so that they are not all one fortune;
-    /// the short answers are greedy.
-    func sampling(for item: InstructionExample) -> SamplingSettings {
-        item.task == .topic ? SamplingSettings(temperature: 0.7, topP: 0.9) : .greedy
-    }
-    func maxTokens(for item: InstructionExample) -> Int { item.task == .topic ? (quick ? 24 : 60) : 16 }
+    func sampling(for item: InstructionExample) -> SamplingSettings { CourseTasks.sampling(for: item) }
+    func maxTokens(for item: InstructionExample) -> Int { CourseTasks.maxTokens(for: item, quick: quick) }
 
     // MARK: - 5.4 Prompting before fine-tuning
 

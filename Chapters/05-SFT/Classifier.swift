@@ -6,28 +6,8 @@ import LLMCore
 import LLMPlot
 
 extension Lesson {
-    /// The course's classifier topics, when the corpus has them: distinct enough to tell apart, each with
-    /// 200 or so entries.
-    static let courseTopics = ["computers", "education", "food", "law", "literature", "politics", "science", "startrek"]
-
-    /// The course topics the corpus has (≥ 10 short entries each); for another corpus, its largest topics.
-    func classifierTopics() throws -> [String] {
-        var counts: [String: Int] = [:]
-        for entry in corpus.entries where entry.text.count <= InstructionData.maxCharacters
-            && !Corpus.chineseTopics.contains(entry.topic) {
-            counts[entry.topic, default: 0] += 1
-        }
-        var topics = Self.courseTopics.filter { counts[$0, default: 0] >= 10 }
-        if topics.count < 2 {
-            topics = counts.filter { $0.value >= 10 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
-                .prefix(8).map(\.key).sorted()
-        }
-        if topics.count < 2 {
-            throw CourseError.invalidValue(name: "corpus topics", value: "\(counts.count) with 10+ short entries",
-                                           expected: "at least two topic files with 10 or more entries each")
-        }
-        return topics
-    }
+    /// The course topics the corpus has (`CourseTasks.topics`).
+    func classifierTopics() throws -> [String] { try CourseTasks.topics(in: corpus) }
 
     // MARK: - 5.3 A classifier: fine-tuning for a label
 

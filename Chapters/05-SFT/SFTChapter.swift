@@ -111,12 +111,7 @@ struct Lesson {
     //: JSONL in the chat-messages format other tools read — `llm sft --data` takes such a file.
     func instructionData() throws -> InstructionSplits {
         Console.section("5.1 Instruction data from the corpus")
-        let all = InstructionData.build(corpus, topics: Set(try classifierTopics()))
-        let cap = quick ? 40 : 400, validationCap = quick ? 8 : 32
-        var splits = InstructionSplits()
-        splits.train = capped(all.train, perTask: cap, topicCap: 5 * cap)
-        splits.validation = capped(all.validation, perTask: validationCap)
-        splits.test = all.test
+        let (all, splits) = CourseTasks.splits(corpus, topics: try classifierTopics(), quick: quick)
         let rows = InstructionTask.allCases.map { task in
             [task.rawValue] + [all.train, splits.train, splits.validation, splits.test].map { split in
                 Format.integer(split.filter { $0.task == task }.count)
@@ -135,15 +130,6 @@ struct Lesson {
         }
         print("  written: \(Chapter.relativePath(chapter.folder.file("sft-train.jsonl").path)) (and validation, test)")
         return splits
-    }
-
-    /// At most `perTask` examples of each task (`topicCap` of topic requests), spread evenly over the task's.
-    func capped(_ examples: [InstructionExample], perTask: Int, topicCap: Int? = nil) -> [InstructionExample] {
-        InstructionTask.allCases.flatMap { task -> [InstructionExample] in
-            let of = examples.filter { $0.task == task }, cap = task == .topic ? topicCap ?? perTask : perTask
-            guard of.count > cap else { return of }
-            return (0..<cap).map { of[$0 * of.count / cap] }
-        }
     }
 
     // MARK: - 5.2 The chat template and the loss mask

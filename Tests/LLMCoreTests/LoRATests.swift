@@ -37,12 +37,13 @@ struct LoRATests {
     func gradientCheck() throws {
         var g = SeededGenerator(seed: 4)
         let dense = DenseWeight(.parameter(.randomNormal([5, 6], using: &g), name: "w.weight"))
-        let lora = LoRAWeight(wrapping: dense, rank: 3, scale: 0.7, generator: &g)
+        let lora = LoRAWeight(wrapping: dense, layer: "w", config: LoRAConfig(rank: 3, alpha: 2.1), generator: &g)
+        #expect(lora.a.name == "w.lora_A.weight" && lora.rank == 3 && abs(lora.scale - 0.7) < 1e-6)
         lora.b.value = .randomNormal([5, 3], using: &g)
         let x = Variable.parameter(.randomNormal([2, 4, 6], using: &g), name: "x")
         let report = GradientCheck.run([x, lora.a, lora.b]) { tape, v in lora.product(v[0], bias: nil, tape) }
         #expect(report.passed, "\(report)")
-        #expect(lora.base.grad == nil, "the frozen W gets no gradient")
+        #expect(lora.base?.grad == nil, "the frozen W gets no gradient")
     }
 
     @Test("training moves A and B only; merged and unmerged logits agree; unmerge restores W")
@@ -62,12 +63,12 @@ struct LoRATests {
             #expect(adapter.layers.contains { $0.1.b.value.scalars.contains { $0 != 0 } }, "B trained")
             let ids = [[1, 2, 3, 4, 5, 6, 7]]
             let unmerged = m(ids, .inference).value.scalars
-            adapter.merge()
+            try adapter.merge()
             let merged = m(ids, .inference).value.scalars
             let scale = unmerged.map(abs).max() ?? 1
             let worst = zip(merged, unmerged).map { abs($0 - $1) }.max() ?? 0
             #expect(worst <= 1e-4 * scale, "merged vs unmerged: max |Δ| \(worst) of \(scale)")
-            adapter.unmerge()
+            try adapter.unmerge()
             for (name, value) in frozen where name.hasSuffix(".weight") {
                 let now = try #require(m.namedParameters.first { $0.0 == name }).1.value.scalars
                 let worstW = zip(now, value.scalars).map { abs($0 - $1) }.max() ?? 0
@@ -94,7 +95,9 @@ struct LoRAFileTests {
         try adapter.save(to: folder, baseModel: "runs/course/sft/checkpoint")
         let ids = [[3, 1, 4, 1, 5, 9]]
         let loaded = try LoRAAdapter.load(from: folder, onto: try GPT(config, seed: 3))
-        #expect(loaded.config == adapter.config && loaded.parameterCount == adapter.parameterCount)
+        var expected = adapter.config
+        expected.baseModel = "runs/course/sft/checkpoint"
+        #expect(loaded.config == expected && loaded.parameterCount == adapter.parameterCount)
         let fresh = try GPT(config, seed: 3)
         _ = try LoRAAdapter.load(from: folder, onto: fresh)
         #expect(fresh(ids, .inference).value.scalars == trained(ids, .inference).value.scalars)
@@ -120,6 +123,131 @@ struct LoRAFileTests {
         } throws: { error in
             (error as? CheckpointError)?.tensor == "base_model.model.blocks.0.attn.qkv.lora_A.weight"
                 && "\(error)".contains("[2, 16]") && "\(error)".contains("[2, 32]")
+        }
+    }
+}
+
+@Suite("LoRA adapters in use", .serialized)
+struct LoRAUseTests {
+    func config() -> GPTConfig {
+        .llamaStyle(vocabularySize: 50, contextLength: 16, layers: 2, heads: 2, kvHeads: 1, embeddingSize: 16)
+    }
+
+    /// An adapter with random (non-zero) B saved in a new folder, and the logits the adapted model gives.
+    func savedAdapter(_ name: String, seed: UInt64, targets: [String] = LoRAConfig.allLinear) throws
+        -> (URL, [Float]) {
+        let folder = temporaryFolder("lora-\(name)").appendingPathComponent(name)
+        let model = try GPT(config(), seed: 3)
+        let adapter = try LoRAAdapter.apply(to: model, config: LoRAConfig(rank: 2, alpha: 4, targets: targets),
+                                            seed: seed)
+        var g = SeededGenerator(seed: seed)
+        for (_, w) in adapter.layers { w.b.value = .randomNormal(w.b.shape, using: &g) }
+        try adapter.save(to: folder, baseModel: "test")
+        return (folder, model([[3, 1, 4, 1, 5]], .inference).value.scalars)
+    }
+
+    @Test("several adapters on one base: switching gives each adapter's logits and the base's, W untouched")
+    func library() throws {
+        let (english, englishLogits) = try savedAdapter("english", seed: 11)
+        let (poems, poemLogits) = try savedAdapter("poems", seed: 12, targets: ["mlp.down"])
+        let model = try GPT(config(), seed: 3)
+        let ids = [[3, 1, 4, 1, 5]]
+        let baseLogits = model(ids, .inference).value.scalars
+        let weights = model.namedParameters.map(\.1.value)
+        let library = AdapterLibrary(model: model)
+        try library.load(english)
+        try library.load(poems)
+        #expect(library.names == ["english", "poems"] && library.active == nil)
+        #expect(model(ids, .inference).value.scalars == baseLogits, "loading attaches nothing")
+        for _ in 0..<2 {
+            try library.use("english")
+            #expect(model(ids, .inference).value.scalars == englishLogits)
+            try library.use("poems")
+            #expect(model(ids, .inference).value.scalars == poemLogits)
+            try library.use(nil)
+            #expect(model(ids, .inference).value.scalars == baseLogits)
+        }
+        #expect(model.namedParameters.map(\.1.value) == weights, "the base weights are never changed")
+        #expect(throws: CourseError.self) { try library.use("chinese") }
+        #expect(throws: CourseError.self) { try library.load(english) }              // the name is taken
+        // A merged adapter is unmerged when switched away from.
+        try library.use("english")
+        try library.adapter("english")?.merge()
+        try library.use(nil)
+        #expect(model(ids, .inference).value.scalars.elementsEqual(baseLogits) { abs($0 - $1) < 1e-5 })
+    }
+
+    @Test("a model checkpoint leaves the adapter out (merged: W + (α/r)·B·A); a trainer checkpoint resumes LoRA")
+    func checkpoints() throws {
+        try Parallel.withThreads(2) {
+            let (m, data, _) = try trainingFixture()
+            let base = m.namedParameters.map { ($0.0, $0.1.value) }
+            _ = try LoRAAdapter.apply(to: m, config: LoRAConfig(rank: 2, alpha: 4), seed: 2)
+            let folder = temporaryFolder("lora-run").appendingPathComponent("checkpoint")
+            let trainer = try Trainer(model: m, data: data, config: loopConfig(steps: 8), checkpointFolder: folder)
+            for _ in 0..<4 { try trainer.step() }
+            try trainer.saveCheckpoint()
+            let names = try SafetensorsFile.read(folder.appendingPathComponent("model.safetensors")).entries.map(\.name)
+            #expect(Set(names) == Set(base.map(\.0)), "model.safetensors holds the base only")
+            #expect(LoRAAdapter.exists(in: folder))
+            let plain = try Checkpoint.load(from: folder)
+            #expect(plain.namedParameters.map(\.1.value) == base.map(\.1), "the base, unchanged")
+            try trainer.run(quiet: true)
+            let resumed = try Trainer.resume(from: folder, data: data, steps: 8)
+            #expect(resumed.state.step == 8 && resumed.trainable.count == trainer.trainable.count)
+            #expect(resumed.trainable.allSatisfy { LoRAAdapter.isAdapterTensor($0.name) })
+            // Stop at 4, resume, continue to 8: the same losses as straight through.
+            let (m2, _, _) = try trainingFixture()
+            _ = try LoRAAdapter.apply(to: m2, config: LoRAConfig(rank: 2, alpha: 4), seed: 2)
+            let folder2 = temporaryFolder("lora-run2").appendingPathComponent("checkpoint")
+            let first = try Trainer(model: m2, data: data, config: loopConfig(steps: 8), checkpointFolder: folder2)
+            for _ in 0..<4 { try first.step() }
+            try first.saveCheckpoint()
+            let again = try Trainer.resume(from: folder2, data: data)
+            try again.run(quiet: true)
+            #expect(again.state.trainLosses == trainer.state.trainLosses)
+            // Merged, a model checkpoint is an ordinary dense one with the update folded in.
+            let adapter = try #require(LoRAAdapter.attached(to: again.model))
+            let ids = [[1, 2, 3, 4, 5]]
+            let unmerged = again.model(ids, .inference).value.scalars
+            try adapter.merge()
+            let mergedFolder = temporaryFolder("lora-merged")
+            try Checkpoint.save(again.model, to: mergedFolder)
+            let dense = try Checkpoint.load(from: mergedFolder)
+            #expect(dense.linearLayers.allSatisfy { $0.weight is DenseWeight })
+            let out = dense(ids, .inference).value.scalars
+            let scale = unmerged.map(abs).max() ?? 1
+            #expect(zip(out, unmerged).allSatisfy { abs($0 - $1) <= 1e-4 * scale })
+        }
+    }
+
+    @Test("dropout drops adapter inputs while training only; bad configs are named")
+    func dropoutAndConfigErrors() throws {
+        var g = SeededGenerator(seed: 8)
+        let dense = DenseWeight(.parameter(.randomNormal([4, 6], using: &g), name: "w.weight"))
+        let lora = LoRAWeight(wrapping: dense, layer: "w", config: LoRAConfig(rank: 2, alpha: 2, dropout: 0.5),
+                              generator: &g)
+        lora.b.value = .randomNormal([4, 2], using: &g)
+        let x = Variable(.randomNormal([3, 6], using: &g))
+        let plain = Tape.inference
+        let reference = plain.add(dense.product(x, bias: nil, plain),
+                                  plain.matmul(plain.matmul(x, lora.a, transposeB: true), lora.b, transposeB: true))
+        #expect(lora.product(x, bias: nil, .inference).value == reference.value, "no dropout at inference")
+        let training = lora.product(x, bias: nil, Tape()).value
+        #expect(training != reference.value, "dropout changes the adapter's input while training")
+        #expect(LoRAConfig(rank: 2, alpha: 2, dropout: 1).problems.count == 1)
+        #expect(LoRAConfig(rank: 2, alpha: 0).problems.count == 1)
+        let folder = temporaryFolder("lora-bad")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (json, words) in [("{\"r\": 4}", "lora_alpha"), ("[1]", "JSON object"),
+                              ("{\"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"attn.qkv\"], \"fan_in_fan_out\": true}",
+                               "fan_in_fan_out"),
+                              ("{\"r\": 0, \"lora_alpha\": 8, \"target_modules\": [\"attn.qkv\"]}", "rank 0")] {
+            try Data(json.utf8).write(to: folder.appendingPathComponent("adapter_config.json"))
+            #expect { try LoRAAdapter.readConfig(in: folder) } throws: { "\($0)".contains(words) }
+        }
+        #expect { try LoRAAdapter.readConfig(in: temporaryFolder("lora-none")) } throws: {
+            "\($0)".contains("does not exist")
         }
     }
 }

@@ -1,27 +1,36 @@
-// Introduced in Chapter 06 (first pieces; the chapter is still to come). Low-rank adaptation: leave W frozen
-// and learn a low-rank update beside it,
+// Introduced in Chapter 06. Low-rank adaptation: leave W frozen and learn a low-rank update beside it,
 //
-//     y = x·Wᵀ + b + (α/r) · (x·Aᵀ)·Bᵀ,      A (r, in) small random, B (out, r) zero,
+//     y = x·Wᵀ + b + (α/r) · (dropout(x)·Aᵀ)·Bᵀ,      A (r, in) small random, B (out, r) zero,
 //
 // so a fresh adapter changes nothing, and only r·(in + out) numbers per layer train. The scale is α/r —
 // not α: with α fixed, changing the rank keeps the update's size (Hu et al., 2021; PEFT's `lora_alpha`).
 // `LoRAWeight` is one more kind of `LinearWeight`, swapped into the layers it targets; merging folds the
-// update into W (an ordinary dense checkpoint), unmerging takes it out again.
+// update into W (an ordinary dense checkpoint), unmerging takes it out again. Detaching puts the plain
+// weight back without touching it, so one base in memory can carry many adapters, one at a time
+// (`AdapterLibrary`).
 
 import Foundation
 
-/// Which layers get an adapter, its rank and its α.
-public struct LoRAConfig: Sendable, Equatable, Codable {
+/// Which layers get an adapter, its rank, α and dropout — PEFT's `LoraConfig`, in our names.
+public struct LoRAConfig: Sendable, Equatable {
     public var rank: Int
     public var alpha: Float
-    /// Layer-name suffixes: "attn.qkv" matches "blocks.0.attn.qkv" in every block.
+    /// Layer-name suffixes: "attn.qkv" matches "blocks.0.attn.qkv" in every block (PEFT matches
+    /// `target_modules` the same way: the name or its last dotted parts).
     public var targets: [String]
+    /// Dropout on the adapter's input while training (0: none; inference never drops).
+    public var dropout: Float
+    /// What the adapter was trained on (PEFT's `base_model_name_or_path`; informational).
+    public var baseModel: String
 
     /// Every linear layer of a block: attention q|k|v and projection, and the MLP's matrices.
     public static let allLinear = ["attn.qkv", "attn.proj", "mlp.fc", "mlp.proj", "mlp.gate", "mlp.up", "mlp.down"]
+    public static let attentionOnly = ["attn.qkv", "attn.proj"]
+    public static let mlpOnly = ["mlp.fc", "mlp.proj", "mlp.gate", "mlp.up", "mlp.down"]
 
-    public init(rank: Int, alpha: Float, targets: [String] = LoRAConfig.allLinear) {
-        (self.rank, self.alpha, self.targets) = (rank, alpha, targets)
+    public init(rank: Int, alpha: Float, targets: [String] = LoRAConfig.allLinear, dropout: Float = 0,
+                baseModel: String = "") {
+        (self.rank, self.alpha, self.targets, self.dropout, self.baseModel) = (rank, alpha, targets, dropout, baseModel)
     }
 
     /// α/r, the factor the update is multiplied by.
@@ -29,41 +38,61 @@ public struct LoRAConfig: Sendable, Equatable, Codable {
 
     /// Whether the layer called `name` is a target.
     public func targets(_ name: String) -> Bool { targets.contains { name == $0 || name.hasSuffix("." + $0) } }
+
+    /// What is wrong with the numbers, if anything (rank ≥ 1, α > 0 and finite, dropout in [0, 1)).
+    public var problems: [String] {
+        var out: [String] = []
+        if rank < 1 { out.append("LoRA rank \(rank) must be 1 or more") }
+        if !(alpha > 0 && alpha.isFinite) { out.append("lora_alpha \(alpha) must be a positive number") }
+        if !(0..<1).contains(dropout) { out.append("lora_dropout \(dropout) must be in [0, 1)") }
+        if targets.isEmpty { out.append("target_modules is empty") }
+        return out
+    }
 }
 
-/// W (frozen) + (α/r)·B·A.
+/// W (frozen) + (α/r)·B·A, over any inner weight (dense here; Chapter 07's quantized weights too: QLoRA).
 public final class LoRAWeight: LinearWeight {
-    public let base: Variable                 // (out, in), frozen
+    /// The weight the adapter sits on, frozen.
+    public let inner: any LinearWeight
     public let a: Variable                    // (r, in)
     public let b: Variable                    // (out, r)
-    public let scale: Float
-    /// Whether B·A is folded into `base` (then the product is the dense one).
+    public let config: LoRAConfig
+    /// Whether B·A is folded into the inner dense matrix (then the product is the dense one).
     public private(set) var merged = false
+    private var dropoutGenerator: SeededGenerator
 
-    /// Wraps a dense weight; A is drawn N(0, 1/in) (Kaiming-like, as PEFT's default), B starts at zero.
-    public init(wrapping dense: DenseWeight, rank: Int, scale: Float, generator: inout SeededGenerator) {
-        base = dense.matrix
-        base.freeze()
-        let (outputs, inputs) = (dense.outputs, dense.inputs)
-        a = .parameter(.randomNormal([rank, inputs], standardDeviation: 1 / Float(inputs).squareRoot(),
-                                     using: &generator), name: base.name.replacingOccurrences(of: ".weight",
-                                                                                              with: ".lora_A.weight"))
-        b = .parameter(Tensor(zeros: [outputs, rank]),
-                       name: base.name.replacingOccurrences(of: ".weight", with: ".lora_B.weight"))
-        self.scale = scale
+    /// Wraps `inner` for the layer called `layer`; A is drawn N(0, 1/in) (Kaiming-like, as PEFT's default),
+    /// B starts at zero. The rank is capped at min(out, in).
+    public init(wrapping inner: any LinearWeight, layer: String, config: LoRAConfig,
+                generator: inout SeededGenerator) {
+        self.inner = inner
+        inner.namedParameters.forEach { $0.1.freeze() }
+        let rank = min(config.rank, min(inner.outputs, inner.inputs))
+        a = .parameter(.randomNormal([rank, inner.inputs], standardDeviation: 1 / Float(inner.inputs).squareRoot(),
+                                     using: &generator), name: "\(layer).lora_A.weight")
+        b = .parameter(Tensor(zeros: [inner.outputs, rank]), name: "\(layer).lora_B.weight")
+        self.config = config
+        dropoutGenerator = SeededGenerator(seed: generator.next())
     }
 
-    public var outputs: Int { base.shape[0] }
-    public var inputs: Int { base.shape[1] }
+    public var outputs: Int { inner.outputs }
+    public var inputs: Int { inner.inputs }
+    public var rank: Int { a.shape[0] }
+    public var scale: Float { config.scale }
+    /// The frozen matrix when the inner weight is dense (what merging changes).
+    public var base: Variable? { (inner as? DenseWeight)?.matrix }
 
     public func product(_ x: Variable, bias: Variable?, _ tape: Tape) -> Variable {
-        let y = tape.linear(x, weight: base, bias: bias)
+        let y = inner.product(x, bias: bias, tape)
         if merged { return y }
-        let low = tape.matmul(tape.matmul(x, a, transposeB: true), b, transposeB: true)    // (…, r) → (…, out)
+        let input = tape.isRecording && config.dropout > 0
+            ? tape.dropout(x, probability: config.dropout, generator: &dropoutGenerator) : x
+        let low = tape.matmul(tape.matmul(input, a, transposeB: true), b, transposeB: true)   // (…, r) → (…, out)
         return tape.add(y, tape.scale(low, by: scale))
     }
 
-    public var namedParameters: [(String, Variable)] { [(base.name, base), (a.name, a), (b.name, b)] }
+    /// The inner weight's tensors, then A and B.
+    public var namedParameters: [(String, Variable)] { inner.namedParameters + [(a.name, a), (b.name, b)] }
 
     /// (α/r)·B·A as an (out, in) matrix.
     public var delta: Tensor {
@@ -71,7 +100,7 @@ public final class LoRAWeight: LinearWeight {
         b.value.withUnsafeBufferPointer { bp in
             a.value.withUnsafeBufferPointer { ap in
                 out.withUnsafeMutableBufferPointer { op in
-                    BLAS.gemm(transposeA: false, transposeB: false, m: outputs, n: inputs, k: a.shape[0],
+                    BLAS.gemm(transposeA: false, transposeB: false, m: outputs, n: inputs, k: rank,
                               alpha: scale, a: bp.baseAddress!, b: ap.baseAddress!, beta: 0, c: op.baseAddress!)
                 }
             }
@@ -79,8 +108,13 @@ public final class LoRAWeight: LinearWeight {
         return out
     }
 
-    /// W ← W + (α/r)·B·A (`sign` −1: back).
-    func fold(_ sign: Float) {
+    /// W ← W + sign·(α/r)·B·A.
+    private func fold(_ sign: Float) throws {
+        guard let base else {
+            throw CourseError.invalidValue(name: "merge \(a.name.replacingOccurrences(of: ".lora_A.weight", with: ""))",
+                                           value: "\(type(of: inner))",
+                                           expected: "a dense Float32 weight to merge into (dequantize it first)")
+        }
         let d = delta
         var w = base.value
         w.withUnsafeMutableBufferPointer { wp in
@@ -89,52 +123,144 @@ public final class LoRAWeight: LinearWeight {
         base.value = w
     }
 
-    public func merge() { if !merged { fold(1); merged = true } }
-    public func unmerge() { if merged { fold(-1); merged = false } }
+    /// W ← W + (α/r)·B·A; the product is then the dense one.
+    public func merge() throws { if !merged { try fold(1); merged = true } }
+    /// W ← W − (α/r)·B·A: the adapter is separate again.
+    public func unmerge() throws { if merged { try fold(-1); merged = false } }
 }
 
-/// The adapters of one model: apply, list, merge, unmerge.
-public struct LoRAAdapter {
+/// The adapters of one model: apply, list, merge, unmerge, detach and attach again.
+public final class LoRAAdapter {
     public let config: LoRAConfig
-    /// (layer name, its adapted weight), in the model's layer order.
-    public let layers: [(String, LoRAWeight)]
+    /// The layers it adapts and their adapted weights, in the model's layer order.
+    let targets: [(layer: Linear, weight: LoRAWeight)]
 
-    /// Freezes every parameter of `model` and puts an adapter on each target layer. Throws when no layer
-    /// matches or a target layer is not dense.
+    init(config: LoRAConfig, targets: [(layer: Linear, weight: LoRAWeight)]) {
+        (self.config, self.targets) = (config, targets)
+    }
+
+    /// (layer name, its adapted weight), in the model's layer order.
+    public var layers: [(String, LoRAWeight)] { targets.map { ($0.layer.name, $0.weight) } }
+
+    /// Freezes every parameter of `model` and puts an adapter on each target layer. Throws when the
+    /// config has a problem, no layer matches, or a target layer already carries an adapter.
     public static func apply(to model: GPT, config: LoRAConfig, seed: UInt64) throws -> LoRAAdapter {
-        guard config.rank >= 1 else {
-            throw CourseError.invalidValue(name: "LoRA rank", value: "\(config.rank)", expected: "1 or more")
+        if let problem = config.problems.first {
+            throw CourseError.invalidValue(name: "LoRA config", value: problem, expected: "rank ≥ 1, α > 0, " +
+                                           "dropout in [0, 1), at least one target")
         }
-        model.freeze()
-        var generator = SeededGenerator(seed: seed)
-        var layers: [(String, LoRAWeight)] = []
-        for layer in model.linearLayers where config.targets(layer.name) {
-            guard let dense = layer.weight as? DenseWeight else {
-                throw CourseError.invalidValue(name: "layer \(layer.name)", value: "\(type(of: layer.weight))",
-                                               expected: "a dense weight to adapt (merge other adapters first)")
-            }
-            let lora = LoRAWeight(wrapping: dense, rank: min(config.rank, min(dense.outputs, dense.inputs)),
-                                  scale: config.scale, generator: &generator)
-            layer.weight = lora
-            layers.append((layer.name, lora))
-        }
-        if layers.isEmpty {
+        let chosen = model.linearLayers.filter { config.targets($0.name) }
+        if chosen.isEmpty {
             let known = LoRAConfig.allLinear.joined(separator: ", ")
             throw CourseError.invalidValue(name: "LoRA targets", value: config.targets.joined(separator: ", "),
                                            expected: "names that match layers, e.g. \(known)")
         }
-        return LoRAAdapter(config: config, layers: layers)
+        if let taken = chosen.first(where: { $0.weight is LoRAWeight }) {
+            throw CourseError.invalidValue(name: "layer \(taken.name)", value: "already has an adapter",
+                                           expected: "a model without one (detach or merge the other adapter first)")
+        }
+        model.freeze()
+        var generator = SeededGenerator(seed: seed)
+        let targets = chosen.map { layer -> (layer: Linear, weight: LoRAWeight) in
+            let lora = LoRAWeight(wrapping: layer.weight, layer: layer.name, config: config, generator: &generator)
+            layer.weight = lora
+            return (layer, lora)
+        }
+        return LoRAAdapter(config: config, targets: targets)
+    }
+
+    /// The adapter currently attached to `model`'s layers (nil when none is).
+    public static func attached(to model: GPT) -> LoRAAdapter? {
+        let targets = model.linearLayers.compactMap { layer in (layer.weight as? LoRAWeight).map { (layer, $0) } }
+        guard let config = targets.first?.1.config else { return nil }
+        return LoRAAdapter(config: config, targets: targets.map { (layer: $0.0, weight: $0.1) })
+    }
+
+    /// Whether every target layer currently computes with this adapter.
+    public var isAttached: Bool { targets.allSatisfy { $0.layer.weight === $0.weight } }
+
+    /// Puts the plain weights back (unmerging first): the model is the base again, and the adapter is
+    /// kept for `attach`.
+    public func detach() throws {
+        for (layer, weight) in targets where layer.weight === weight {
+            try weight.unmerge()
+            layer.weight = weight.inner
+        }
+    }
+
+    /// Puts this adapter back on its layers (which must carry their plain weights).
+    public func attach() throws {
+        for (layer, weight) in targets where layer.weight !== weight {
+            guard layer.weight === weight.inner else {
+                throw CourseError.invalidValue(name: "layer \(layer.name)", value: "carries another adapter",
+                                               expected: "the plain weight (detach the other adapter first)")
+            }
+            layer.weight = weight
+        }
     }
 
     /// The trainable tensors (every A and B), with their names.
     public var namedParameters: [(String, Variable)] {
-        layers.flatMap { [($0.1.a.name, $0.1.a), ($0.1.b.name, $0.1.b)] }
+        targets.flatMap { [($0.weight.a.name, $0.weight.a), ($0.weight.b.name, $0.weight.b)] }
     }
 
     public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.1.value.count } }
 
-    public func merge() { layers.forEach { $0.1.merge() } }
-    public func unmerge() { layers.forEach { $0.1.unmerge() } }
+    /// Folds every update into its W (the model is then an ordinary dense model, as fast as the base).
+    public func merge() throws { try targets.forEach { try $0.weight.merge() } }
+    public func unmerge() throws { try targets.forEach { try $0.weight.unmerge() } }
+
+    /// Whether a checkpoint tensor name is an adapter's (A or B).
+    public static func isAdapterTensor(_ name: String) -> Bool {
+        name.hasSuffix(".lora_A.weight") || name.hasSuffix(".lora_B.weight")
+    }
+}
+
+/// One base model in memory, several adapters: `use(name)` switches between them (or back to the base with
+/// nil) by swapping which weight each layer computes with — nothing is reloaded or copied.
+public final class AdapterLibrary {
+    public let model: GPT
+    private var adapters: [(name: String, adapter: LoRAAdapter)] = []
+    /// The adapter in use (nil: the base model).
+    public private(set) var active: String?
+
+    public init(model: GPT) { self.model = model }
+
+    /// The adapters' names, in the order they were added.
+    public var names: [String] { adapters.map(\.name) }
+
+    public func adapter(_ name: String) -> LoRAAdapter? { adapters.first { $0.name == name }?.adapter }
+
+    /// Loads the adapter saved in `folder` under `name` (default: the folder's name); the one in use stays.
+    @discardableResult
+    public func load(_ folder: URL, name: String? = nil) throws -> String {
+        let name = name ?? folder.standardizedFileURL.lastPathComponent
+        if adapter(name) != nil {
+            throw CourseError.invalidValue(name: "adapter name", value: name, expected: "a name not loaded yet")
+        }
+        let current = active
+        try use(nil)
+        let adapter = try LoRAAdapter.load(from: folder, onto: model)
+        try adapter.detach()
+        adapters.append((name, adapter))
+        try use(current)
+        return name
+    }
+
+    /// Switches to the adapter called `name` (nil: the plain base model).
+    public func use(_ name: String?) throws {
+        guard name != active else { return }
+        guard name.map({ adapter($0) != nil }) ?? true else {
+            throw CourseError.invalidValue(name: "adapter", value: name ?? "",
+                                           expected: "one of: " + (["none"] + names).joined(separator: ", "))
+        }
+        if let active, let current = adapter(active) { try current.detach() }
+        active = nil
+        if let name, let next = adapter(name) {
+            try next.attach()
+            active = name
+        }
+    }
 }
 
 // MARK: Files in Hugging Face PEFT's layout
@@ -146,15 +272,21 @@ extension LoRAAdapter {
     /// ("blocks.0.attn.qkv.lora_A.weight"), as PEFT prefixes the wrapped model's module path.
     public static func peftName(_ name: String) -> String { "base_model.model." + name }
 
+    /// Whether `folder` holds an adapter (its config file).
+    public static func exists(in folder: URL) -> Bool {
+        FileManager.default.fileExists(atPath: folder.appendingPathComponent(configFileName).path)
+    }
+
     /// Writes `adapter_config.json` (PEFT's keys) and `adapter_model.safetensors` (A and B only) into `folder`.
-    public func save(to folder: URL, baseModel: String) throws {
+    public func save(to folder: URL, baseModel: String? = nil) throws {
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
             throw CourseError.unwritable(path: folder.path, reason: error.localizedDescription)
         }
         let object: [String: Any] = [
             "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": config.rank, "lora_alpha": Double(config.alpha),
-            "target_modules": config.targets, "lora_dropout": 0.0, "fan_in_fan_out": false, "bias": "none",
-            "base_model_name_or_path": baseModel, "inference_mode": true,
+            "target_modules": config.targets, "lora_dropout": Double(config.dropout), "fan_in_fan_out": false,
+            "bias": "none", "base_model_name_or_path": baseModel ?? config.baseModel, "inference_mode": true,
+            "use_rslora": false, "modules_to_save": NSNull(),
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(data, to: folder.appendingPathComponent(Self.configFileName))
@@ -162,31 +294,66 @@ extension LoRAAdapter {
                                   metadata: ["format": "pt"], to: folder.appendingPathComponent(Self.weightsFileName))
     }
 
+    /// Reads `adapter_config.json` in `folder`; every problem is named.
+    public static func readConfig(in folder: URL) throws -> LoRAConfig {
+        let url = folder.appendingPathComponent(configFileName)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw CheckpointError(path: url.path, reason: "the file does not exist; is \(folder.path) an adapter folder?")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CheckpointError(path: url.path, reason: "not a JSON object")
+        }
+        guard let rank = (object["r"] as? NSNumber)?.intValue, let alpha = (object["lora_alpha"] as? NSNumber)?.floatValue,
+              let targets = object["target_modules"] as? [String] else {
+            throw CheckpointError(path: url.path, reason: "not a LoRA adapter config (needs r, lora_alpha and " +
+                                  "target_modules as a list of names)")
+        }
+        if let type = object["peft_type"] as? String, type != "LORA" {
+            throw CheckpointError(path: url.path, reason: "peft_type is \(type); only LORA adapters are supported")
+        }
+        if object["fan_in_fan_out"] as? Bool == true {
+            throw CheckpointError(path: url.path, reason: "fan_in_fan_out is true (GPT-2 Conv1D layout); our " +
+                                  "weights are (out, in), so it must be false")
+        }
+        if object["use_rslora"] as? Bool == true {
+            throw CheckpointError(path: url.path, reason: "use_rslora is true (scale α/√r); only α/r is supported")
+        }
+        let config = LoRAConfig(rank: rank, alpha: alpha, targets: targets,
+                                dropout: (object["lora_dropout"] as? NSNumber)?.floatValue ?? 0,
+                                baseModel: object["base_model_name_or_path"] as? String ?? "")
+        if let problem = config.problems.first { throw CheckpointError(path: url.path, reason: problem) }
+        return config
+    }
+
     /// Puts the adapter saved in `folder` onto `model` (which must be the base it was trained on): reads the
     /// config, adapts its targets, and fills every A and B, checking each tensor's presence and shape first.
     public static func load(from folder: URL, onto model: GPT) throws -> LoRAAdapter {
-        let configURL = folder.appendingPathComponent(configFileName)
-        guard let data = FileManager.default.contents(atPath: configURL.path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let rank = object["r"] as? Int, let alpha = (object["lora_alpha"] as? NSNumber)?.floatValue,
-              let targets = object["target_modules"] as? [String], rank >= 1 else {
-            throw CheckpointError(path: configURL.path,
-                                  reason: "not a LoRA adapter config (needs r ≥ 1, lora_alpha, target_modules)")
-        }
+        let config = try readConfig(in: folder)
         let file = try SafetensorsFile.read(folder.appendingPathComponent(weightsFileName))
-        let adapter = try apply(to: model, config: LoRAConfig(rank: rank, alpha: alpha, targets: targets), seed: 0)
-        for (name, parameter) in adapter.namedParameters {
-            let stored = peftName(name)
-            guard let entry = file.entry(stored) else {
-                throw CheckpointError(path: file.path, tensor: stored,
-                                      reason: "is missing; was the adapter trained on another model?")
+        let adapter = try apply(to: model, config: config, seed: 0)
+        do {
+            for (name, parameter) in adapter.namedParameters {
+                let stored = peftName(name)
+                guard let entry = file.entry(stored) else {
+                    throw CheckpointError(path: file.path, tensor: stored,
+                                          reason: "is missing; was the adapter trained on another model?")
+                }
+                guard entry.shape == parameter.shape else {
+                    throw CheckpointError(path: file.path, tensor: stored,
+                                          reason: "has shape \(entry.shape), but this base model needs " +
+                                                  "\(parameter.shape): the adapter was trained on another base")
+                }
+                parameter.value = try file.tensor(stored)
             }
-            guard entry.shape == parameter.shape else {
-                throw CheckpointError(path: file.path, tensor: stored,
-                                      reason: "has shape \(entry.shape), but this base model needs " +
-                                              "\(parameter.shape): the adapter was trained on another base")
+            let expected = Set(adapter.namedParameters.map { peftName($0.0) })
+            if let extra = file.entries.first(where: { !expected.contains($0.name) }) {
+                throw CheckpointError(path: file.path, tensor: extra.name,
+                                      reason: "is not an adapter tensor of this base model (targets " +
+                                              "\(config.targets.joined(separator: ", ")))")
             }
-            parameter.value = try file.tensor(stored)
+        } catch {
+            try? adapter.detach()                         // leave the model as it was
+            throw error
         }
         return adapter
     }

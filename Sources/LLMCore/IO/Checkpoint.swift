@@ -8,7 +8,9 @@ public enum Checkpoint {
     public static let weightsFileName = "model.safetensors"
     public static let configFileName = "config.json"
 
-    /// Writes the model's parameters and config into `folder` (each file atomically).
+    /// Writes the model's parameters and config into `folder` (each file atomically). LoRA adapters are not
+    /// part of it: an unmerged adapter's W is written as it is (the base), a merged one's as W + (α/r)·B·A —
+    /// save the adapter itself with `LoRAAdapter.save`.
     public static func save(_ model: GPT, to folder: URL, dtype: DType = .F32,
                             metadata: [String: String] = [:]) throws {
         do {
@@ -19,7 +21,8 @@ public enum Checkpoint {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(model.config), to: folder.appendingPathComponent(configFileName))
-        try SafetensorsFile.write(model.namedParameters.map { ($0.0, $0.1.value) }, dtype: dtype,
+        let stored = model.namedParameters.filter { !LoRAAdapter.isAdapterTensor($0.0) }
+        try SafetensorsFile.write(stored.map { ($0.0, $0.1.value) }, dtype: dtype,
                                   metadata: metadata.merging(["format": "pt"]) { a, _ in a },
                                   to: folder.appendingPathComponent(weightsFileName))
     }

@@ -1,9 +1,10 @@
 // Introduced in Chapter 04. A trainer's checkpoint: a folder holding the model (`model.safetensors`,
-// `config.json`), the extras (`extras.safetensors`, when there are any), the optimizer's buffers
-// (`optimizer.safetensors`) and the loop state with the config and the trained parameters' names
-// (`trainer.json`). It is written as `<folder>.partial` and swapped in with two renames, so an
-// interrupted save keeps the last good checkpoint (in `<folder>` or, between the renames,
-// `<folder>.previous`, which resuming falls back to).
+// `config.json`; for a LoRA run the frozen base, with the adapter beside it in PEFT's files), the extras
+// (`extras.safetensors`, when there are any), the optimizer's buffers (`optimizer.safetensors`) and the
+// loop state with the config and the trained parameters' names (`trainer.json`). It is written as
+// `<folder>.partial` and swapped in with two renames, so an interrupted save keeps the last good
+// checkpoint (in `<folder>` or, between the renames, `<folder>.previous`, which resuming falls back to).
+// Resuming a LoRA run with dropout continues with fresh dropout masks (their generator is not saved).
 
 import Foundation
 
@@ -20,6 +21,7 @@ extension Trainer {
         let manager = FileManager.default
         try? manager.removeItem(at: partial)
         try Checkpoint.save(model, to: partial)
+        if let adapter = LoRAAdapter.attached(to: model) { try adapter.save(to: partial) }    // a LoRA run
         if !extras.isEmpty {
             try SafetensorsFile.write(extras.map { ($0.0, $0.1.value) },
                                       to: partial.appendingPathComponent(Self.extrasFileName))
@@ -54,6 +56,7 @@ extension Trainer {
             source = folder.appendingPathExtension("previous")
         }
         let model = try Checkpoint.load(from: source)
+        if LoRAAdapter.exists(in: source) { _ = try LoRAAdapter.load(from: source, onto: model) }
         let stateURL = source.appendingPathComponent(stateFileName)
         guard let stateData = manager.contents(atPath: stateURL.path),
               let saved = try? JSONDecoder().decode(TrainingCheckpoint.self, from: stateData) else {
