@@ -65,6 +65,43 @@ extension Benchmarks {
         }
     }
 
+    /// One training step of full fine-tuning against LoRA (r = 8, α = 16, every linear layer) on the same model
+    /// and batches, alternating one step of each `repeats` times: medians, their ratio, and the optimizer
+    /// state each keeps (Chapter 06).
+    public static func loraStep(_ config: GPTConfig, batch: Int, name: String, repeats: Int,
+                                into report: inout BenchmarkReport) throws {
+        var generator = SeededGenerator(seed: 6)
+        let tokens = (0..<200_000).map { _ in Int32(generator.integer(below: config.vocabularySize)) }
+        let data = TokenDataset(train: tokens, validation: Array(tokens.prefix(10_000)),
+                                vocabularySize: config.vocabularySize)
+        var settings = TrainingConfig(steps: 2 * repeats + 2, batchSize: batch)
+        settings.evaluationBatches = 1
+        let full = try Trainer(model: try GPT(config, seed: 1), data: data, config: settings, checkpointFolder: nil)
+        let adapted = try GPT(config, seed: 1)
+        _ = try LoRAAdapter.apply(to: adapted, config: LoRAConfig(rank: 8, alpha: 16), seed: 2)
+        settings.weightDecay = 0
+        let lora = try Trainer(model: adapted, data: data, config: settings, checkpointFolder: nil)
+        _ = try full.step()                                 // warm-up: buffers reach the pool
+        _ = try lora.step()
+        var times: [[Double]] = [[], []]
+        for _ in 0..<max(repeats, 1) {
+            times[0].append(try Self.seconds { try full.step() })
+            times[1].append(try Self.seconds { try lora.step() })
+        }
+        let (fullSeconds, loraSeconds) = (median(times[0]), median(times[1]))
+        func bytes(_ trainer: Trainer<TokenWindows>) -> Double {
+            Double(trainer.optimizer.state().reduce(0) { $0 + 4 * $1.1.count }) / 1e6
+        }
+        let trainable = lora.trainable.reduce(0) { $0 + $1.value.count }
+        let all = full.trainable.reduce(0) { $0 + $1.value.count }
+        report.add("fine-tuning step, \(name), full, B \(batch) × T \(config.contextLength)", fullSeconds * 1000, "ms",
+                   String(format: "AdamW state %.1f MB", bytes(full)))
+        report.add("fine-tuning step, \(name), LoRA r = 8 on all linear layers", loraSeconds * 1000, "ms",
+                   String(format: "%.2f× the full step; AdamW state %.2f MB (%.3f×); %.2f %% trainable",
+                          loraSeconds / fullSeconds, bytes(lora), bytes(lora) / bytes(full),
+                          100 * Double(trainable) / Double(all)))
+    }
+
     /// Attention forward + backward time for B = 1, H = 6, D = 64 at growing T; returns (T, milliseconds).
     public static func attentionScaling(lengths: [Int] = [64, 128, 256, 512, 1024], repeats: Int) -> [(Int, Double)] {
         var generator = SeededGenerator(seed: 3)

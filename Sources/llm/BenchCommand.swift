@@ -69,6 +69,9 @@ struct BenchCommand: ParsableCommand {
                 try Benchmarks.trainingStep(.gpt2Style(.small), batch: 16, name: "small", threads: threads,
                                             repeats: min(repeats, 3), into: &report)
             }
+            let course = GPTConfig.llamaStyle(vocabularySize: 4096, contextLength: 256, layers: 4, heads: 3,
+                                              kvHeads: 1, embeddingSize: 192)
+            try Benchmarks.loraStep(course, batch: 16, name: "course model", repeats: min(repeats, 5), into: &report)
         }
         if groups.contains(.generate) {
             let llama = GPTConfig.llamaStyle(vocabularySize: 4096, contextLength: 256, layers: 6, heads: 6,

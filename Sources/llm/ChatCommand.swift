@@ -9,11 +9,13 @@ import LLMCore
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
-        abstract: "Chat with a fine-tuned model (ChatML). On a terminal: /reset, /system TEXT, /quit or Ctrl-D.",
+        abstract: "Chat with a fine-tuned model (ChatML). On a terminal: /reset, /system TEXT, /adapter NAME, " +
+                  "/quit or Ctrl-D.",
         discussion: """
             Without a terminal, stdin is the conversation: either one JSON object {"messages": [...]} (the \
             reply to its last user message is printed), or plain lines, each a user message answered in turn \
-            (one reply per line, newlines in a reply written as \\n).
+            (one reply per line, newlines in a reply written as \\n); a line "/adapter NAME" switches adapters \
+            between replies (see --adapter).
             """)
 
     @Option(help: "The chat checkpoint folder (config.json + model.safetensors).")
@@ -32,14 +34,14 @@ struct ChatCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (model, bpe) = try common.load(checkpoint)
+        let (model, bpe, library) = try common.load(checkpoint)
         let session = ChatSession(model: model, template: try ChatTemplate(tokenizer: bpe), system: system)
         var random = SeededGenerator(seed: common.seed)
-        if isatty(0) == 1 { try interactive(session, &random) } else { try batch(session, &random) }
+        if isatty(0) == 1 { try interactive(session, library, &random) } else { try batch(session, library, &random) }
     }
 
     /// Reads a conversation from stdin and prints the replies.
-    func batch(_ session: ChatSession, _ random: inout SeededGenerator) throws {
+    func batch(_ session: ChatSession, _ library: AdapterLibrary, _ random: inout SeededGenerator) throws {
         let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.hasPrefix("{") {
@@ -60,6 +62,11 @@ struct ChatCommand: ParsableCommand {
             return
         }
         for line in input.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            if line.hasPrefix("/adapter") {                   // switching between replies works in scripts too
+                let name = line.dropFirst("/adapter".count).trimmingCharacters(in: .whitespaces)
+                FileHandle.standardError.write(Data((switchAdapter(name, library) + "\n").utf8))
+                continue
+            }
             let reply = try session.reply(to: String(line), maxTokens: common.maxTokens, settings: sampling.settings,
                                           random: &random)
             report(reply)
@@ -67,9 +74,9 @@ struct ChatCommand: ParsableCommand {
         }
     }
 
-    func interactive(_ session: ChatSession, _ random: inout SeededGenerator) throws {
-        print("Chatting with \(checkpoint) — /reset forgets, /system TEXT sets the system message, " +
-              "/quit or Ctrl-D ends.")
+    func interactive(_ session: ChatSession, _ library: AdapterLibrary, _ random: inout SeededGenerator) throws {
+        print("Chatting with \(checkpoint)" + (library.active.map { " + adapter \($0)" } ?? "") +
+              " — /reset forgets, /system TEXT sets the system message, /adapter NAME switches, /quit or Ctrl-D ends.")
         while true {
             print("you> ", terminator: "")
             Console.flush()
@@ -80,6 +87,11 @@ struct ChatCommand: ParsableCommand {
             if text == "/reset" {
                 session.reset()
                 print("(conversation forgotten)")
+                continue
+            }
+            if text.hasPrefix("/adapter") {
+                let value = text.dropFirst("/adapter".count).trimmingCharacters(in: .whitespaces)
+                print(switchAdapter(value, library))
                 continue
             }
             if text.hasPrefix("/system") {
@@ -102,6 +114,20 @@ struct ChatCommand: ParsableCommand {
                 print("")
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             }
+        }
+    }
+
+    /// `/adapter NAME` (`none`: the base model; empty: list them). The conversation so far is kept.
+    func switchAdapter(_ name: String, _ library: AdapterLibrary) -> String {
+        guard !library.names.isEmpty else { return "(no adapters: start with --adapter DIR)" }
+        let listing = "adapters: " + (["none"] + library.names).joined(separator: ", ") +
+                      "; in use: \(library.active ?? "none")"
+        if name.isEmpty { return "(\(listing))" }
+        do {
+            try library.use(name == "none" ? nil : name)
+            return "(using \(library.active ?? "the base model, no adapter"))"
+        } catch {
+            return "(\(error); \(listing))"
         }
     }
 

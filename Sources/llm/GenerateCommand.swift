@@ -35,10 +35,13 @@ struct GenerateCommand: ParsableCommand {
         try common.validate()
         try sampling.validate()
         if prompt.isEmpty { throw flagError("--prompt", "\"\"", "some text to continue") }
+        if common.adapters.count > 1 {
+            throw flagError("--adapter", common.adapters.joined(separator: ", "), "one adapter (llm chat can switch)")
+        }
     }
 
     func run() throws {
-        let (model, bpe) = try common.load(checkpoint)
+        let (model, bpe, _) = try common.load(checkpoint)
         if let unknown = Self.unknownSpecialTokens(in: prompt, known: Set(bpe.specialTokens.keys)).first {
             throw CourseError.invalidValue(name: "--prompt", value: "special token \(unknown)",
                                            expected: "one of \(bpe.specialTokens.keys.sorted().joined(separator: ", ")) (write it differently to mean plain text)")
@@ -147,19 +150,38 @@ struct ModelRunFlags: ParsableArguments {
     @Option(help: "Threads (default: all cores, \(Parallel.defaultThreads) here).")
     var threads: Int?
 
+    @Option(name: .customLong("adapter"),
+            help: ArgumentHelp("A LoRA adapter folder (adapter_config.json + adapter_model.safetensors) to " +
+                               "use on the checkpoint; in chat, repeat it and switch with /adapter NAME."))
+    var adapters: [String] = []
+
     func validate() throws {
         try ChapterOptions.validateThreads(threads)
         try requireFlag("--max-tokens", maxTokens, in: 1...1_000_000)
     }
 
-    /// Sets the thread count, loads the checkpoint and its tokenizer, and checks that they fit.
-    func load(_ checkpoint: String) throws -> (GPT, BPETokenizer) {
+    /// Sets the thread count, loads the checkpoint and its tokenizer, checks that they fit, and loads the
+    /// adapters (the first one in use). A checkpoint folder that holds an adapter itself (what
+    /// `llm sft --lora` checkpoints) gets it applied, and says so.
+    func load(_ checkpoint: String) throws -> (GPT, BPETokenizer, AdapterLibrary) {
         Parallel.setThreads(threads ?? Parallel.defaultThreads)
         let folder = URL(fileURLWithPath: checkpoint)
         let model = try Checkpoint.load(from: folder)
         let bpe = try BPETokenizer.load(from: try findTokenizerFolder(tokenizer, near: folder))
         try requireTokenizer(bpe, fits: model)
-        return (model, bpe)
+        if LoRAAdapter.exists(in: folder) {
+            if !adapters.isEmpty {
+                throw CourseError.invalidValue(name: "--adapter", value: adapters.joined(separator: ", "),
+                    expected: "a plain base checkpoint to put it on; \(checkpoint) carries its own adapter " +
+                              "(use its base model with --checkpoint, or this folder without --adapter)")
+            }
+            _ = try LoRAAdapter.load(from: folder, onto: model)
+            Console.warn("(\(checkpoint) is a LoRA training checkpoint: its adapter is applied)")
+        }
+        let library = AdapterLibrary(model: model)
+        for path in adapters { try library.load(URL(fileURLWithPath: path)) }
+        try library.use(library.names.first)
+        return (model, bpe, library)
     }
 }
 

@@ -1,6 +1,6 @@
 // The practitioner's command line: the same core as the chapters, without the story.
 // Subcommands grow chapter by chapter: `llm bench`, `llm tokenizer`, `llm checkpoint`, `llm train`, `llm generate`, `llm sft`,
-// `llm chat`; eval and serve later.
+// `llm chat`, `llm lora`; eval and serve later.
 
 import ArgumentParser
 import ChapterSupport
@@ -15,7 +15,7 @@ struct LLM: ParsableCommand {
         version: LLMCore.version,
         subcommands: [BenchCommand.self, TokenizerCommand.self, CheckpointCommand.self,
                       TrainCommand.self, GenerateCommand.self, ChatCommand.self,
-                      SFTCommand.self])
+                      SFTCommand.self, LoRACommand.self])
 
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
 }

@@ -54,6 +54,32 @@ struct SFTCommand: ParsableCommand {
     @Flag(help: "Continue from <run-dir>/checkpoint exactly where it stopped (up to --steps in total).")
     var resume = false
 
+    @Option(help: ArgumentHelp("Train a LoRA adapter of this rank instead of every weight (Chapter 06); saved to " +
+                               "<run-dir>/adapter. LoRA usually wants a higher --learning-rate (Chapter 06: 1e-2)."))
+    var lora: Int?
+
+    @Option(name: .customLong("lora-alpha"), help: "LoRA's α: the update is scaled by α/r.")
+    var loraAlpha: Float = 16
+
+    @Option(name: .customLong("lora-targets"),
+            help: ArgumentHelp("Comma-separated layer names to adapt (default: all linear layers: " +
+                               "\(LoRAConfig.allLinear.joined(separator: ",")))."))
+    var loraTargets: String?
+
+    @Option(name: .customLong("lora-dropout"), help: "Dropout on the adapters' input while training, in [0, 1).")
+    var loraDropout: Float = 0
+
+    /// The adapter --lora asks for (nil: full fine-tuning).
+    var loraConfig: LoRAConfig? {
+        lora.map { rank in
+            LoRAConfig(rank: rank, alpha: loraAlpha,
+                       targets: loraTargets.map { list in
+                           list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                       } ?? LoRAConfig.allLinear,
+                       dropout: loraDropout, baseModel: checkpoint)
+        }
+    }
+
     mutating func validate() throws {
         try ChapterOptions.validateThreads(threads)
         try requireFlag("--steps", steps, in: 1...10_000_000)
@@ -62,6 +88,17 @@ struct SFTCommand: ParsableCommand {
         try requireFlag("--checkpoint-every", checkpointEvery, in: 0...10_000_000)
         if !(learningRate > 0 && learningRate.isFinite) {
             throw flagError("--learning-rate", "\(learningRate)", "a positive number")
+        }
+        if let lora { try requireFlag("--lora", lora, in: 1...4_096) }
+        if !(loraAlpha > 0 && loraAlpha.isFinite) {
+            throw flagError("--lora-alpha", "\(loraAlpha)", "a positive number")
+        }
+        if !(0..<1).contains(loraDropout) { throw flagError("--lora-dropout", "\(loraDropout)", "a number in [0, 1)") }
+        if loraTargets?.split(separator: ",").isEmpty == true {
+            throw flagError("--lora-targets", loraTargets ?? "", "layer names such as attn.qkv,mlp.down")
+        }
+        if lora == nil && (loraTargets != nil || loraDropout != 0) {
+            throw flagError("--lora-targets/--lora-dropout", "(without --lora)", "--lora RANK as well")
         }
     }
 
@@ -100,12 +137,23 @@ struct SFTCommand: ParsableCommand {
         } else {
             let model = try Checkpoint.load(from: base)
             try requireTokenizer(bpe, fits: model)
+            if let loraConfig {
+                let adapter = try LoRAAdapter.apply(to: model, config: loraConfig, seed: seed)
+                let total = model.namedParameters.filter { !LoRAAdapter.isAdapterTensor($0.0) }
+                    .reduce(0) { $0 + $1.1.value.count }
+                print("LoRA r = \(loraConfig.rank), α = \(Format.fixed(loraConfig.alpha, 1)) (scale α/r = " +
+                      "\(Format.fixed(loraConfig.scale, 3))) on \(adapter.layers.count) layers: " +
+                      "\(Format.integer(adapter.parameterCount)) trainable numbers, " +
+                      String(format: "%.2f %% of the base's %@", 100 * Double(adapter.parameterCount) / Double(total),
+                             Format.integer(total)))
+            }
             var settings = TrainingConfig(steps: steps, batchSize: batchSize)
             (settings.learningRate, settings.minimumLearningRate) = (learningRate, learningRate / 10)
             settings.warmupSteps = max(1, steps / 20)
             settings.evaluateEvery = max(1, steps / 10)
             settings.checkpointEvery = checkpointEvery
             settings.seed = seed
+            if loraConfig != nil { settings.weightDecay = 0 }
             trainer = try Trainer(model: model, source: source, loss: Losses.nextToken, config: settings,
                                   checkpointFolder: output)
         }
@@ -114,7 +162,15 @@ struct SFTCommand: ParsableCommand {
         try trainer.run(peakGFLOPs: SgemmPeak.measure())
         print("validation loss (replies only\(noMask ? ", though trained on every token" : "")): " +
               Format.fixed(trainer.validationLoss()))
-        print("checkpoint: \(Chapter.relativePath(output.path)) — talk to it with: llm chat --checkpoint " +
-              Chapter.relativePath(output.path))
+        if let adapter = LoRAAdapter.attached(to: trainer.model) {
+            let folder = folder.appendingPathComponent("adapter")
+            try adapter.save(to: folder)
+            print("adapter: \(Chapter.relativePath(folder.path)) (PEFT's layout) — talk to it with: llm chat " +
+                  "--checkpoint \(adapter.config.baseModel.isEmpty ? "BASE" : adapter.config.baseModel) --adapter " +
+                  Chapter.relativePath(folder.path))
+        } else {
+            print("checkpoint: \(Chapter.relativePath(output.path)) — talk to it with: llm chat --checkpoint " +
+                  Chapter.relativePath(output.path))
+        }
     }
 }

@@ -240,7 +240,8 @@ struct LoRAUseTests {
         let folder = temporaryFolder("lora-bad")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for (json, words) in [("{\"r\": 4}", "lora_alpha"), ("[1]", "JSON object"),
-                              ("{\"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"attn.qkv\"], \"fan_in_fan_out\": true}",
+                              ("{\"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"attn.qkv\"], " +
+                               "\"fan_in_fan_out\": true}",
                                "fan_in_fan_out"),
                               ("{\"r\": 0, \"lora_alpha\": 8, \"target_modules\": [\"attn.qkv\"]}", "rank 0")] {
             try Data(json.utf8).write(to: folder.appendingPathComponent("adapter_config.json"))
@@ -248,6 +249,51 @@ struct LoRAUseTests {
         }
         #expect { try LoRAAdapter.readConfig(in: temporaryFolder("lora-none")) } throws: {
             "\($0)".contains("does not exist")
+        }
+    }
+}
+
+@Suite("Singular values")
+struct SingularValueTests {
+    /// An n × n orthogonal matrix: a product of two Householder reflections I − 2vvᵀ/‖v‖².
+    func orthogonal(_ n: Int, _ g: inout SeededGenerator) -> [[Double]] {
+        var q = (0..<n).map { i in (0..<n).map { j in i == j ? 1.0 : 0.0 } }
+        for _ in 0..<2 {
+            let v = (0..<n).map { _ in Double(g.uniform()) - 0.5 }
+            let norm = v.reduce(0) { $0 + $1 * $1 }
+            q = q.map { row in
+                let dot = zip(row, v).reduce(0) { $0 + $1.0 * $1.1 }
+                return zip(row, v).map { $0 - 2 * dot / norm * $1 }
+            }
+        }
+        return q
+    }
+
+    @Test("U·diag(σ)·Vᵀ gives back σ (tall and wide); rank(holding:) counts directions of ‖·‖²")
+    func knownSpectrum() throws {
+        var g = SeededGenerator(seed: 21)
+        let (m, n) = (7, 4)
+        let sigma: [Double] = [5, 2, 0.5, 0]
+        let u = orthogonal(m, &g), v = orthogonal(n, &g)
+        var a = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n { a[i * n + j] = Float((0..<n).reduce(0.0) { $0 + u[i][$1] * sigma[$1] * v[j][$1] }) }
+        }
+        for matrix in [Tensor(shape: [m, n], values: a),
+                       Tensor(shape: [n, m], values: (0..<(n * m)).map { a[($0 % m) * n + $0 / m] })] {
+            let found = SingularValues.of(matrix)
+            #expect(found.count == n)
+            for (x, y) in zip(found, sigma) { #expect(abs(Double(x) - y) < 1e-5, "\(found) against \(sigma)") }
+        }
+        #expect(SingularValues.rank(holding: 0.5, of: [5, 2, 0.5, 0]) == 1)     // 25 of 29.25
+        #expect(SingularValues.rank(holding: 0.9, of: [5, 2, 0.5, 0]) == 2)     // 29 of 29.25
+        #expect(SingularValues.rank(holding: 0.9, of: [0, 0]) == 0)
+        // numpy's SVD agrees on a random matrix (skips without numpy).
+        let random = Tensor.randomNormal([6, 5], using: &g)
+        let listed = random.scalars.map { "\($0)" }.joined(separator: ",")
+        if let data = try runPythonFixture("numpy_svd.py", [listed, "6", "5"], needs: "numpy"),
+           let reference = try JSONSerialization.jsonObject(with: data) as? [Double] {
+            for (x, y) in zip(SingularValues.of(random), reference) { #expect(abs(Double(x) - y) < 1e-4 * max(1, y)) }
         }
     }
 }

@@ -89,6 +89,19 @@ public struct HeldOutTasks {
         poem = spread(.poemAuthor, quick ? 4 : 40)
     }
 
+    private init(topic: [InstructionExample], attribution: [InstructionExample], poem: [InstructionExample],
+                 quick: Bool) {
+        (self.topic, self.attribution, self.poem, self.quick) = (topic, attribution, poem, quick)
+    }
+
+    /// Only the items of `tasks` (nil: all of them).
+    public func restricted(to tasks: Set<InstructionTask>?) -> HeldOutTasks {
+        guard let tasks else { return self }
+        return HeldOutTasks(topic: tasks.contains(.topic) ? topic : [],
+                            attribution: tasks.contains(.attribution) ? attribution : [],
+                            poem: tasks.contains(.poemAuthor) ? poem : [], quick: quick)
+    }
+
     /// Whether the request as a chat prompt and room for the answer fit `context` tokens.
     public static func fits(_ item: InstructionExample, template: ChatTemplate, context: Int, quick: Bool) -> Bool {
         template.encode([ChatMessage(.user, item.request)], generationPrompt: true).ids.count
