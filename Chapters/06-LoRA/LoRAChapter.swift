@@ -12,7 +12,7 @@
 //: α/√r scaling, LoRA on the embeddings. Adapters over a quantized base (QLoRA) need Chapter 07's
 //: weights; the note at the end says how they fit.
 //:
-//: Run it: `swift run -c release ch06` (about 4 minutes on 2 cores; `--quick` under 30 seconds). Needs the
+//: Run it: `swift run -c release ch06` (about 5 minutes on 2 cores; `--quick` under 30 seconds). Needs the
 //: Chapter 01 tokenizer and the Chapter 04 base model; with `--quick` it trains tiny stand-ins when they
 //: are missing. Writes three adapters in Hugging Face PEFT's layout to `runs/course/lora/` (`sft-r8`,
 //: `english`, `poems`), for `llm chat --adapter` and Chapters 07 and 12, and plots in
@@ -203,8 +203,8 @@ struct LoRALesson {
     //: change with r·(in + out) numbers instead of in·out. The plot shows the spectrum of each kind of
     //: layer in the middle block, normalised by σ₁; the table, how many directions hold half and 90 % of
     //: each update, against the 192 the matrix could have. The answer on this run is "partly": the top
-    //: few directions stand out (the spectra fall steeply at first), half of ‖ΔW‖² lies in 5–30 of them,
-    //: but 90 % needs 20–100. Two things spread an update over every direction: weight decay, which
+    //: few directions stand out (the spectra fall steeply at first), half of ‖ΔW‖² lies in 5–28 of them,
+    //: but 90 % needs 21–105. Two things spread an update over every direction: weight decay, which
     //: shrinks each W a little — a full-rank −λ·W term in ΔW — and the noise of 200 small-batch steps. So
     //: a low rank cannot copy this update; whether it can copy the part that matters is what 6.3 and 6.4
     //: measure.
