@@ -87,8 +87,9 @@ public final class LoRAWeight: LinearWeight {
         if merged { return y }
         let input = tape.isRecording && config.dropout > 0
             ? tape.dropout(x, probability: config.dropout, generator: &dropoutGenerator) : x
-        let low = tape.matmul(tape.matmul(input, a, transposeB: true), b, transposeB: true)   // (…, r) → (…, out)
-        return tape.add(y, tape.scale(low, by: scale))
+        // Scaled at rank r, the narrow end: (α/r)·(x·Aᵀ) is (…, r), so no extra (…, out) tensor is made.
+        let narrow = tape.scale(tape.matmul(input, a, transposeB: true), by: scale)            // (…, r)
+        return tape.add(y, tape.matmul(narrow, b, transposeB: true))                           // (…, out)
     }
 
     /// The inner weight's tensors, then A and B.
