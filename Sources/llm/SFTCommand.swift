@@ -74,7 +74,8 @@ struct SFTCommand: ParsableCommand {
         lora.map { rank in
             LoRAConfig(rank: rank, alpha: loraAlpha,
                        targets: loraTargets.map { list in
-                           list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                           list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                               .filter { !$0.isEmpty }
                        } ?? LoRAConfig.allLinear,
                        dropout: loraDropout, baseModel: checkpoint)
         }

@@ -240,6 +240,8 @@ struct LoRAUseTests {
         let folder = temporaryFolder("lora-bad")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for (json, words) in [("{\"r\": 4}", "lora_alpha"), ("[1]", "JSON object"),
+                              ("{\"r\": 4.5, \"lora_alpha\": 8, \"target_modules\": [\"attn.qkv\"]}",
+                               "whole number r"),
                               ("{\"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"attn.qkv\"], " +
                                "\"fan_in_fan_out\": true}",
                                "fan_in_fan_out"),

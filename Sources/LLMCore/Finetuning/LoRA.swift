@@ -299,14 +299,17 @@ extension LoRAAdapter {
     public static func readConfig(in folder: URL) throws -> LoRAConfig {
         let url = folder.appendingPathComponent(configFileName)
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw CheckpointError(path: url.path, reason: "the file does not exist; is \(folder.path) an adapter folder?")
+            throw CheckpointError(path: url.path,
+                                  reason: "the file does not exist; is \(folder.path) an adapter folder?")
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw CheckpointError(path: url.path, reason: "not a JSON object")
         }
-        guard let rank = (object["r"] as? NSNumber)?.intValue, let alpha = (object["lora_alpha"] as? NSNumber)?.floatValue,
+        guard let r = object["r"] as? NSNumber, r.doubleValue == r.doubleValue.rounded(), abs(r.doubleValue) < 1e9,
+              let alpha = (object["lora_alpha"] as? NSNumber)?.floatValue,
               let targets = object["target_modules"] as? [String] else {
-            throw CheckpointError(path: url.path, reason: "not a LoRA adapter config (needs r, lora_alpha and " +
+            throw CheckpointError(path: url.path, reason: "not a LoRA adapter config (needs a whole number r, " +
+                                  "lora_alpha and " +
                                   "target_modules as a list of names)")
         }
         if let type = object["peft_type"] as? String, type != "LORA" {
@@ -319,7 +322,7 @@ extension LoRAAdapter {
         if object["use_rslora"] as? Bool == true {
             throw CheckpointError(path: url.path, reason: "use_rslora is true (scale α/√r); only α/r is supported")
         }
-        let config = LoRAConfig(rank: rank, alpha: alpha, targets: targets,
+        let config = LoRAConfig(rank: r.intValue, alpha: alpha, targets: targets,
                                 dropout: (object["lora_dropout"] as? NSNumber)?.floatValue ?? 0,
                                 baseModel: object["base_model_name_or_path"] as? String ?? "")
         if let problem = config.problems.first { throw CheckpointError(path: url.path, reason: problem) }
