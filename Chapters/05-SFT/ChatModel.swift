@@ -215,11 +215,7 @@ extension Lesson {
             guard !examples.isEmpty else { continue }
             let source = try MaskedExamples(train: examples, validation: examples, batchSize: 16, length: context,
                                             padding: bpe.specialId("<|pad|>") ?? template.end)
-            func loss(_ model: GPT) -> Double {
-                let batches = source.validationBatches(maxBatches: 100)
-                return batches.map { Double(Losses.nextToken(model, $0, .inference).value.item) }.reduce(0, +)
-                    / Double(max(batches.count, 1))
-            }
+            func loss(_ model: GPT) -> Double { Losses.meanNextToken(model, source.validationBatches(maxBatches: 100)) }
             let (before, after) = (loss(base), loss(chat))
             rows.append([task.rawValue, "\(examples.count)", Format.fixed(before), Format.fixed(after)])
             labels += ["\(task.rawValue): base", "\(task.rawValue): SFT"]

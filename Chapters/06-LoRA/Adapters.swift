@@ -254,9 +254,7 @@ extension LoRALesson {
         let library = AdapterLibrary(model: model)
         for name in ["english", "poems"] { try library.load(folder.appendingPathComponent(name)) }
         func loss(_ source: MaskedExamples) -> Double {
-            let batches = source.validationBatches(maxBatches: 100)
-            return batches.map { Double(Losses.nextToken(model, $0, .inference).value.item) }.reduce(0, +)
-                / Double(max(batches.count, 1))
+            Losses.meanNextToken(model, source.validationBatches(maxBatches: 100))
         }
         var rows: [[String]] = []
         for name in [nil, "english", "poems"] as [String?] {

@@ -9,6 +9,12 @@ public enum Losses {
         tape.crossEntropy(model(batch.inputs, tape), targets: batch.targets, ignoreIndex: TokenBatch.ignoreIndex)
     }
 
+    /// The mean next-token loss over `batches` (each batch weighs the same), without recording: how a chapter
+    /// scores a model on held-out batches.
+    public static func meanNextToken(_ model: GPT, _ batches: [TokenBatch]) -> Double {
+        batches.map { Double(nextToken(model, $0, .inference).value.item) }.reduce(0, +) / Double(max(batches.count, 1))
+    }
+
     /// Classification: `head` (classes ← C) reads the final hidden state at each row's last real token;
     /// cross-entropy against the labels. Train the head alone (model frozen) or both.
     public static func classification(head: Linear) -> (GPT, LabelledBatch, Tape) -> Variable {
