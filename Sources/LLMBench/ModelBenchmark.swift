@@ -81,14 +81,18 @@ extension Benchmarks {
         _ = try LoRAAdapter.apply(to: adapted, config: LoRAConfig(rank: 8, alpha: 16), seed: 2)
         settings.weightDecay = 0
         let lora = try Trainer(model: adapted, data: data, config: settings, checkpointFolder: nil)
-        _ = try full.step()                                 // warm-up: buffers reach the pool
-        _ = try lora.step()
-        var times: [[Double]] = [[], []]
+        // And with two tokens' rows of the embedding and head trainable (Chapter 06's chat-token rows).
+        let withRows = try GPT(config, seed: 1)
+        _ = try LoRAAdapter.apply(to: withRows, config: LoRAConfig(rank: 8, alpha: 16, trainableTokens:
+            LoRAConfig.tokenRows([1, 2], tiedEmbeddings: config.tiedEmbeddings)), seed: 2)
+        let rows = try Trainer(model: withRows, data: data, config: settings, checkpointFolder: nil)
+        let trainers = [full, lora, rows]
+        for trainer in trainers { _ = try trainer.step() }           // warm-up: buffers reach the pool
+        var times: [[Double]] = [[], [], []]
         for _ in 0..<max(repeats, 1) {
-            times[0].append(try Self.seconds { try full.step() })
-            times[1].append(try Self.seconds { try lora.step() })
+            for (i, trainer) in trainers.enumerated() { times[i].append(try Self.seconds { try trainer.step() }) }
         }
-        let (fullSeconds, loraSeconds) = (median(times[0]), median(times[1]))
+        let (fullSeconds, loraSeconds, rowsSeconds) = (median(times[0]), median(times[1]), median(times[2]))
         func bytes(_ trainer: Trainer<TokenWindows>) -> Double {
             Double(trainer.optimizer.state().reduce(0) { $0 + 4 * $1.1.count }) / 1e6
         }
@@ -100,6 +104,9 @@ extension Benchmarks {
                    String(format: "%.2f× the full step; AdamW state %.2f MB (%.3f×); %.2f %% trainable",
                           loraSeconds / fullSeconds, bytes(lora), bytes(lora) / bytes(full),
                           100 * Double(trainable) / Double(all)))
+        report.add("fine-tuning step, \(name), LoRA r = 8 + 2 tokens' embedding and head rows", rowsSeconds * 1000,
+                   "ms", String(format: "%.2f× the full step, %.2f× LoRA alone", rowsSeconds / fullSeconds,
+                                rowsSeconds / loraSeconds))
     }
 
     /// Attention forward + backward time for B = 1, H = 6, D = 64 at growing T; returns (T, milliseconds).

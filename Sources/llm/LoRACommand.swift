@@ -63,6 +63,9 @@ struct LoRACommand: ParsableCommand {
                   "\(Format.fixed(config.scale, 3))), lora_dropout \(config.dropout), targets " +
                   "\(config.targets.joined(separator: ", ")), base " +
                   (config.baseModel.isEmpty ? "?" : config.baseModel))
+            for (table, ids) in config.trainableTokens.sorted(by: { $0.key < $1.key }) {
+                print("trainable rows of \(table): token ids \(ids.map(String.init).joined(separator: ", "))")
+            }
             var numbers = 0
             for entry in file.entries {
                 print("  \(entry.name)  \(entry.dtype.rawValue) \(entry.shape)")

@@ -69,6 +69,26 @@ struct SFTCommand: ParsableCommand {
     @Option(name: .customLong("lora-dropout"), help: "Dropout on the adapters' input while training, in [0, 1).")
     var loraDropout: Float = 0
 
+    @Option(name: .customLong("lora-tokens"),
+            help: ArgumentHelp("Also train these tokens' rows of the embedding and the LM head (PEFT's trainable " +
+                               "tokens): 'chat' for <|im_start|> and <|im_end|> — which a base model never learned " +
+                               "to predict (Chapter 06) — or comma-separated ids or special tokens."))
+    var loraTokens: String?
+
+    /// The ids --lora-tokens names, for this tokenizer and chat template.
+    func tokenIds(_ tokenizer: BPETokenizer, _ template: ChatTemplate) throws -> [Int] {
+        guard let loraTokens else { return [] }
+        if loraTokens == "chat" { return [template.start, template.end] }
+        let ids = try loraTokens.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { item in
+            if let id = Int(item), (0..<tokenizer.vocabularySize).contains(id) { return id }
+            if let id = tokenizer.specialId(item) { return id }
+            let specials = tokenizer.specialTokens.keys.sorted().joined(separator: ", ")
+            throw flagError("--lora-tokens", item, "'chat', a token id below \(tokenizer.vocabularySize) or one of " +
+                            "the tokenizer's special tokens (\(specials))")
+        }
+        return Array(NSOrderedSet(array: ids)).compactMap { $0 as? Int }
+    }
+
     /// The adapter --lora asks for (nil: full fine-tuning).
     var loraConfig: LoRAConfig? {
         lora.map { rank in
@@ -98,8 +118,11 @@ struct SFTCommand: ParsableCommand {
         if loraTargets?.split(separator: ",").isEmpty == true {
             throw flagError("--lora-targets", loraTargets ?? "", "layer names such as attn.qkv,mlp.down")
         }
-        if lora == nil && (loraTargets != nil || loraDropout != 0) {
-            throw flagError("--lora-targets/--lora-dropout", "(without --lora)", "--lora RANK as well")
+        if loraTokens?.split(separator: ",").isEmpty == true {
+            throw flagError("--lora-tokens", loraTokens ?? "", "'chat', or token ids or special tokens")
+        }
+        if lora == nil && (loraTargets != nil || loraDropout != 0 || loraTokens != nil) {
+            throw flagError("--lora-targets/--lora-dropout/--lora-tokens", "(without --lora)", "--lora RANK as well")
         }
     }
 
@@ -138,7 +161,9 @@ struct SFTCommand: ParsableCommand {
         } else {
             let model = try Checkpoint.load(from: base)
             try requireTokenizer(bpe, fits: model)
-            if let loraConfig {
+            if var loraConfig {
+                loraConfig.trainableTokens = LoRAConfig.tokenRows(try tokenIds(bpe, template),
+                                                                  tiedEmbeddings: model.config.tiedEmbeddings)
                 let adapter = try LoRAAdapter.apply(to: model, config: loraConfig, seed: seed)
                 let total = model.namedParameters.filter { !LoRAAdapter.isAdapterTensor($0.0) }
                     .reduce(0) { $0 + $1.1.value.count }
@@ -147,6 +172,10 @@ struct SFTCommand: ParsableCommand {
                       "\(Format.integer(adapter.parameterCount)) trainable numbers, " +
                       String(format: "%.2f %% of the base's %@", 100 * Double(adapter.parameterCount) / Double(total),
                              Format.integer(total)))
+                if let ids = loraConfig.trainableTokens["tok_embeddings"] {
+                    print("  including the rows of token ids \(ids.map(String.init).joined(separator: ", ")) in " +
+                          loraConfig.trainableTokens.keys.sorted().joined(separator: " and "))
+                }
             }
             var settings = TrainingConfig(steps: steps, batchSize: batchSize)
             (settings.learningRate, settings.minimumLearningRate) = (learningRate, learningRate / 10)

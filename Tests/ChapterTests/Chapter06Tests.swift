@@ -63,7 +63,7 @@ struct Chapter06Tests {
         let sftRun = folder.appendingPathComponent("sft-lora")
         let sft = try runProduct("llm", ["sft", "--checkpoint", base, "--tokenizer", tokenizer, "--data", data,
                                          "--steps", "2", "--batch-size", "2", "--run-dir", sftRun.path, "--lora", "2",
-                                         "--lora-targets", "attn.qkv,mlp.down"])
+                                         "--lora-targets", "attn.qkv,mlp.down", "--lora-tokens", "chat"])
         #expect(sft.status == 0 && sft.stdout.contains("LoRA r = 2") && sft.stdout.contains("--adapter"),
                 "\(sft.stderr)")
         expectFiles(sftRun, ["adapter/adapter_config.json", "adapter/adapter_model.safetensors",
@@ -71,12 +71,15 @@ struct Chapter06Tests {
         let config = try String(contentsOf: sftRun.appendingPathComponent("adapter/adapter_config.json"),
                                 encoding: .utf8)
         #expect(config.contains("\"r\" : 2") && config.contains("attn.qkv") && !config.contains("mlp.gate"))
+        #expect(config.contains("\"lm_head\"") && sft.stdout.contains("including the rows of token ids"),
+                "--lora-tokens chat trains the ChatML tokens' rows of both tables: \(config)")
         // The training checkpoint carries its adapter: chat applies it and says so.
         let fromRun = try runProduct("llm", ["chat", "--checkpoint", sftRun.appendingPathComponent("checkpoint").path,
                                              "--tokenizer", tokenizer, "--max-tokens", "4"], input: "hi\n")
         #expect(fromRun.status == 0 && fromRun.stderr.contains("its adapter is applied"), "\(fromRun.stderr)")
         for (flags, words) in [(["--lora", "0"], "--lora"), (["--lora", "2", "--lora-targets", "nope"], "LoRA targets"),
-                               (["--lora-dropout", "0.1"], "--lora RANK")] {
+                               (["--lora-dropout", "0.1"], "--lora RANK"),
+                               (["--lora", "2", "--lora-tokens", "<|nope|>"], "--lora-tokens")] {
             let bad = try runProduct("llm", ["sft", "--checkpoint", base, "--tokenizer", tokenizer, "--data", data,
                                              "--steps", "1", "--run-dir", folder.appendingPathComponent("bad").path]
                                             + flags)

@@ -35,6 +35,64 @@ extension Tape {
         }
     }
 
+    /// `x` with some of its slices along `axis` replaced by `y`'s: out = x, then out[…, indices[k], …] =
+    /// y[…, k, …]. `y` has `x`'s shape with `indices.count` at `axis`; the indices are distinct and in range.
+    /// Backward: y's gradient is the output gradient at those slices; x's is the rest (zero where replaced).
+    /// (Chapter 06 replaces a few tokens' rows of a frozen embedding and a few columns of the logits:
+    /// PEFT's trainable tokens.)
+    public func overwrite(_ x: Variable, axis: Int, at indices: [Int], with y: Variable) -> Variable {
+        let shape = x.shape
+        var expected = shape
+        if shape.indices.contains(axis) { expected[axis] = indices.count }
+        if !shape.indices.contains(axis) || y.shape != expected || Set(indices).count != indices.count
+            || indices.contains(where: { !(0..<shape[axis]).contains($0) }) {
+            shapeFailure("overwrite", "needs distinct indices within x \(shape) along axis \(axis) and y of shape " +
+                                      "\(expected); got indices \(indices), y \(y.shape)")
+        }
+        let outer = shape[..<axis].reduce(1, *), n = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)
+        let k = indices.count
+        let out = Tensor(uninitialized: shape)
+        out.base.update(from: x.value.base, count: x.value.count)
+        let (src, dst) = (y.value.base, out.base)
+        for o in 0..<outer {
+            for (j, index) in indices.enumerated() {
+                (dst + (o * n + index) * inner).update(from: src + (o * k + j) * inner, count: inner)
+            }
+        }
+        return record("overwrite", out, inputs: [x, y]) { output in
+            let dOut = output.grad!.base
+            if x.requiresGrad {
+                x.withGradient { dX, fresh in
+                    if fresh {                                         // copy, then zero the replaced slices
+                        dX.update(from: dOut, count: x.value.count)
+                        for o in 0..<outer {
+                            for index in indices { (dX + (o * n + index) * inner).update(repeating: 0, count: inner) }
+                        }
+                    } else {                                           // add all but the replaced slices
+                        var kept = [Bool](repeating: true, count: n)
+                        for index in indices { kept[index] = false }
+                        for o in 0..<outer {
+                            for s in 0..<n where kept[s] {
+                                let offset = (o * n + s) * inner
+                                for i in 0..<inner { dX[offset + i] += dOut[offset + i] }
+                            }
+                        }
+                    }
+                }
+            }
+            if y.requiresGrad {
+                y.withGradient { dY in
+                    for o in 0..<outer {
+                        for (j, index) in indices.enumerated() {
+                            let target = dY + (o * k + j) * inner, source = dOut + (o * n + index) * inner
+                            for i in 0..<inner { target[i] += source[i] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Inverted dropout: each element is zeroed with probability `p` and the survivors are scaled by
     /// 1/(1−p), so the expected value is unchanged and inference needs no rescaling. The mask comes
     /// from `generator` (seeded: same seed, same mask). Dropout is for training only: a model passes

@@ -22,6 +22,11 @@ public struct LoRAConfig: Sendable, Equatable {
     public var dropout: Float
     /// What the adapter was trained on (PEFT's `base_model_name_or_path`; informational).
     public var baseModel: String
+    /// Ids whose rows of "tok_embeddings" and/or "lm_head" train too (PEFT's `trainable_token_indices`;
+    /// see TrainableTokens.swift). Empty: none.
+    public var trainableTokens: [String: [Int]]
+    /// The tables whose rows can train.
+    public static let tokenModules = ["tok_embeddings", "lm_head"]
 
     /// Every linear layer of a block: attention q|k|v and projection, and the MLP's matrices.
     public static let allLinear = ["attn.qkv", "attn.proj", "mlp.fc", "mlp.proj", "mlp.gate", "mlp.up", "mlp.down"]
@@ -29,8 +34,15 @@ public struct LoRAConfig: Sendable, Equatable {
     public static let mlpOnly = ["mlp.fc", "mlp.proj", "mlp.gate", "mlp.up", "mlp.down"]
 
     public init(rank: Int, alpha: Float, targets: [String] = LoRAConfig.allLinear, dropout: Float = 0,
-                baseModel: String = "") {
+                baseModel: String = "", trainableTokens: [String: [Int]] = [:]) {
         (self.rank, self.alpha, self.targets, self.dropout, self.baseModel) = (rank, alpha, targets, dropout, baseModel)
+        self.trainableTokens = trainableTokens
+    }
+
+    /// `trainableTokens` for training `ids`' rows of every table a model has: the embedding, and the LM
+    /// head unless it is the embedding (`tiedEmbeddings`).
+    public static func tokenRows(_ ids: [Int], tiedEmbeddings: Bool) -> [String: [Int]] {
+        ids.isEmpty ? [:] : tiedEmbeddings ? ["tok_embeddings": ids] : ["tok_embeddings": ids, "lm_head": ids]
     }
 
     /// α/r, the factor the update is multiplied by.
@@ -46,6 +58,15 @@ public struct LoRAConfig: Sendable, Equatable {
         if !(alpha > 0 && alpha.isFinite) { out.append("lora_alpha \(alpha) must be a positive number") }
         if !(0..<1).contains(dropout) { out.append("lora_dropout \(dropout) must be in [0, 1)") }
         if targets.isEmpty { out.append("target_modules is empty") }
+        for (module, ids) in trainableTokens.sorted(by: { $0.key < $1.key }) {
+            if !Self.tokenModules.contains(module) {
+                out.append("trainable_token_indices names \(module); the tables are " +
+                           Self.tokenModules.joined(separator: " and "))
+            }
+            if Set(ids).count != ids.count || ids.contains(where: { $0 < 0 }) || ids.isEmpty {
+                out.append("trainable_token_indices for \(module) must be distinct ids ≥ 0 (got \(ids))")
+            }
+        }
         return out
     }
 }
@@ -133,12 +154,19 @@ public final class LoRAWeight: LinearWeight {
 /// The adapters of one model: apply, list, merge, unmerge, detach and attach again.
 public final class LoRAAdapter {
     public let config: LoRAConfig
+    /// The model it adapts.
+    public let model: GPT
     /// The layers it adapts and their adapted weights, in the model's layer order.
     let targets: [(layer: Linear, weight: LoRAWeight)]
+    /// Trainable token rows of the embedding and the LM head (empty without `trainable_token_indices`).
+    public let tokens: (embedding: TokenRows?, head: TokenRows?)
 
-    init(config: LoRAConfig, targets: [(layer: Linear, weight: LoRAWeight)]) {
-        (self.config, self.targets) = (config, targets)
+    init(model: GPT, config: LoRAConfig, targets: [(layer: Linear, weight: LoRAWeight)],
+         tokens: (embedding: TokenRows?, head: TokenRows?)) {
+        (self.model, self.config, self.targets, self.tokens) = (model, config, targets, tokens)
     }
+
+    private var tokenRows: [TokenRows] { [tokens.embedding, tokens.head].compactMap { $0 } }
 
     /// (layer name, its adapted weight), in the model's layer order.
     public var layers: [(String, LoRAWeight)] { targets.map { ($0.layer.name, $0.weight) } }
@@ -160,6 +188,21 @@ public final class LoRAAdapter {
             throw CourseError.invalidValue(name: "layer \(taken.name)", value: "already has an adapter",
                                            expected: "a model without one (detach or merge the other adapter first)")
         }
+        if model.embeddingRows != nil || model.headRows != nil {
+            throw CourseError.invalidValue(name: "token rows", value: "already trained rows on this model",
+                                           expected: "a model without them (detach the other adapter first)")
+        }
+        let vocabulary = model.config.vocabularySize
+        for (module, ids) in config.trainableTokens {
+            if module == "lm_head" && model.lmHead == nil {
+                throw CourseError.invalidValue(name: "trainable_token_indices", value: "lm_head",
+                                               expected: "tok_embeddings only: this model's head is its embedding")
+            }
+            if let bad = ids.first(where: { $0 >= vocabulary }) {
+                throw CourseError.invalidValue(name: "trainable_token_indices for \(module)", value: "\(bad)",
+                                               expected: "ids below the vocabulary size \(vocabulary)")
+            }
+        }
         model.freeze()
         var generator = SeededGenerator(seed: seed)
         let targets = chosen.map { layer -> (layer: Linear, weight: LoRAWeight) in
@@ -167,18 +210,29 @@ public final class LoRAAdapter {
             layer.weight = lora
             return (layer, lora)
         }
-        return LoRAAdapter(config: config, targets: targets)
+        let embedding = config.trainableTokens["tok_embeddings"].map {
+            TokenRows(table: model.tokenEmbedding, module: "tok_embeddings", ids: $0)
+        }
+        let head = config.trainableTokens["lm_head"].flatMap { ids in
+            model.lmHead.map { TokenRows(table: $0, module: "lm_head", ids: ids) }
+        }
+        (model.embeddingRows, model.headRows) = (embedding, head)
+        return LoRAAdapter(model: model, config: config, targets: targets, tokens: (embedding, head))
     }
 
     /// The adapter currently attached to `model`'s layers (nil when none is).
     public static func attached(to model: GPT) -> LoRAAdapter? {
         let targets = model.linearLayers.compactMap { layer in (layer.weight as? LoRAWeight).map { (layer, $0) } }
         guard let config = targets.first?.1.config else { return nil }
-        return LoRAAdapter(config: config, targets: targets.map { (layer: $0.0, weight: $0.1) })
+        return LoRAAdapter(model: model, config: config, targets: targets.map { (layer: $0.0, weight: $0.1) },
+                           tokens: (model.embeddingRows, model.headRows))
     }
 
-    /// Whether every target layer currently computes with this adapter.
-    public var isAttached: Bool { targets.allSatisfy { $0.layer.weight === $0.weight } }
+    /// Whether every target layer (and the token rows) currently computes with this adapter.
+    public var isAttached: Bool {
+        targets.allSatisfy { $0.layer.weight === $0.weight } && model.embeddingRows === tokens.embedding
+            && model.headRows === tokens.head
+    }
 
     /// Puts the plain weights back (unmerging first): the model is the base again, and the adapter is
     /// kept for `attach`.
@@ -187,6 +241,9 @@ public final class LoRAAdapter {
             try weight.unmerge()
             layer.weight = weight.inner
         }
+        tokenRows.forEach { $0.unmerge() }
+        if let rows = tokens.embedding, model.embeddingRows === rows { model.embeddingRows = nil }
+        if let rows = tokens.head, model.headRows === rows { model.headRows = nil }
     }
 
     /// Puts this adapter back on its layers (which must carry their plain weights).
@@ -198,22 +255,36 @@ public final class LoRAAdapter {
             }
             layer.weight = weight
         }
+        for (mine, current) in [(tokens.embedding, model.embeddingRows), (tokens.head, model.headRows)]
+            where mine != nil && current != nil && mine !== current {
+            throw CourseError.invalidValue(name: "token rows", value: "another adapter's rows are on the model",
+                                           expected: "no rows (detach the other adapter first)")
+        }
+        if let rows = tokens.embedding { model.embeddingRows = rows }
+        if let rows = tokens.head { model.headRows = rows }
     }
 
-    /// The trainable tensors (every A and B), with their names.
+    /// The trainable tensors (every A and B, then the token rows), with their names.
     public var namedParameters: [(String, Variable)] {
         targets.flatMap { [($0.weight.a.name, $0.weight.a), ($0.weight.b.name, $0.weight.b)] }
+            + tokenRows.map { ($0.rows.name, $0.rows) }
     }
 
     public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.1.value.count } }
 
     /// Folds every update into its W (the model is then an ordinary dense model, as fast as the base).
-    public func merge() throws { try targets.forEach { try $0.weight.merge() } }
-    public func unmerge() throws { try targets.forEach { try $0.weight.unmerge() } }
+    public func merge() throws {
+        try targets.forEach { try $0.weight.merge() }
+        tokenRows.forEach { $0.merge() }
+    }
+    public func unmerge() throws {
+        try targets.forEach { try $0.weight.unmerge() }
+        tokenRows.forEach { $0.unmerge() }
+    }
 
-    /// Whether a checkpoint tensor name is an adapter's (A or B).
+    /// Whether a checkpoint tensor name is an adapter's (A, B or token rows).
     public static func isAdapterTensor(_ name: String) -> Bool {
-        name.hasSuffix(".lora_A.weight") || name.hasSuffix(".lora_B.weight")
+        [".lora_A.weight", ".lora_B.weight", ".trainable_tokens_delta"].contains { name.hasSuffix($0) }
     }
 }
 
@@ -287,12 +358,21 @@ extension LoRAAdapter {
             "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": config.rank, "lora_alpha": Double(config.alpha),
             "target_modules": config.targets, "lora_dropout": Double(config.dropout), "fan_in_fan_out": false,
             "bias": "none", "base_model_name_or_path": baseModel ?? config.baseModel, "inference_mode": true,
-            "use_rslora": false, "modules_to_save": NSNull(),
+            "use_rslora": false, "modules_to_save": NSNull(), "trainable_token_indices": tokenIndicesJSON,
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(data, to: folder.appendingPathComponent(Self.configFileName))
         try SafetensorsFile.write(namedParameters.map { (Self.peftName($0.0), $0.1.value) },
                                   metadata: ["format": "pt"], to: folder.appendingPathComponent(Self.weightsFileName))
+    }
+
+    /// PEFT's `trainable_token_indices`: null, a list (the input embedding's rows; a tied head shares them) or
+    /// a table → ids object.
+    private var tokenIndicesJSON: Any {
+        let chosen = config.trainableTokens
+        if chosen.isEmpty { return NSNull() }
+        if chosen.count == 1, let ids = chosen["tok_embeddings"] { return ids }
+        return chosen
     }
 
     /// Reads `adapter_config.json` in `folder`; every problem is named.
@@ -322,9 +402,23 @@ extension LoRAAdapter {
         if object["use_rslora"] as? Bool == true {
             throw CheckpointError(path: url.path, reason: "use_rslora is true (scale α/√r); only α/r is supported")
         }
+        var tokens: [String: [NSNumber]] = [:]
+        switch object["trainable_token_indices"] {
+        case nil, is NSNull: break
+        case let ids as [NSNumber]: tokens["tok_embeddings"] = ids
+        case let table as [String: [NSNumber]]: tokens = table
+        default:
+            throw CheckpointError(path: url.path, reason: "trainable_token_indices must be null, a list of ids " +
+                                  "or an object of table name → ids")
+        }
+        if let bad = tokens.values.joined().first(where: { $0.doubleValue != $0.doubleValue.rounded()
+                                                           || abs($0.doubleValue) > 1e9 }) {
+            throw CheckpointError(path: url.path, reason: "trainable_token_indices holds \(bad), not a token id")
+        }
         let config = LoRAConfig(rank: r.intValue, alpha: alpha, targets: targets,
                                 dropout: (object["lora_dropout"] as? NSNumber)?.floatValue ?? 0,
-                                baseModel: object["base_model_name_or_path"] as? String ?? "")
+                                baseModel: object["base_model_name_or_path"] as? String ?? "",
+                                trainableTokens: tokens.mapValues { $0.map(\.intValue) })
         if let problem = config.problems.first { throw CheckpointError(path: url.path, reason: problem) }
         return config
     }

@@ -10,6 +10,10 @@ public final class GPT: ParameterContainer {
     public let blocks: [Block]
     public let finalNorm: Norm
     public let lmHead: Variable?                         // (V, C) when untied
+    /// Chapter 06: trainable rows for a few ids of the token embedding and of the (untied) LM head — nil
+    /// without. A tied model's head uses the embedding's rows, as its table is the embedding.
+    public var embeddingRows: TokenRows?
+    public var headRows: TokenRows?
 
     /// A freshly initialised model (GPT-2 initialisation: N(0, 0.02), residual projections 0.02/√(2L)).
     /// Throws `CourseError.invalidValue` for an unusable config.
@@ -78,7 +82,8 @@ public final class GPT: ParameterContainer {
             shapeFailure("GPT", "a KV cache holds one sequence of this model's \(config.layers) layers; got B = " +
                                 "\(b), cache of \(cache.layers) layers")
         }
-        var x = tape.embedding(tokenEmbedding, ids: ids.flatMap { $0 }, shape: [b, t])       // (B, T, C)
+        var x = embeddingRows?.embed(ids.flatMap { $0 }, shape: [b, t], tape)
+            ?? tape.embedding(tokenEmbedding, ids: ids.flatMap { $0 }, shape: [b, t])         // (B, T, C)
         if let positionEmbedding {
             x = tape.add(x, tape.slice(positionEmbedding, axis: 0, start..<start + t))       // + (T, C)
         }
@@ -91,7 +96,8 @@ public final class GPT: ParameterContainer {
 
     /// The LM head: hidden states (…, C) → logits (…, V), sharing the token embedding when tied.
     public func head(_ hidden: Variable, _ tape: Tape) -> Variable {
-        tape.matmul(hidden, lmHead ?? tokenEmbedding, transposeB: true)                     // (…, V)
+        if let rows = lmHead == nil ? embeddingRows : headRows { return rows.logits(hidden, tape) }
+        return tape.matmul(hidden, lmHead ?? tokenEmbedding, transposeB: true)              // (…, V)
     }
 
     /// Logits (B, T, V) for token ids (B, T); the arguments are those of `hiddenStates`. With
@@ -126,6 +132,7 @@ public final class GPT: ParameterContainer {
         for block in blocks { all += block.namedParameters }
         all += finalNorm.namedParameters
         if let lmHead { all.append((lmHead.name, lmHead)) }
+        for rows in [embeddingRows, headRows].compactMap({ $0 }) { all.append((rows.rows.name, rows.rows)) }
         return all
     }
 }
