@@ -28,41 +28,44 @@ extension LoRALesson {
     //: `trainable_token_indices` for chosen tokens); the course does not do that yet.
     func againstFull(_ full: Run) throws -> Run {
         Console.section("6.3 LoRA against full fine-tuning")
-        let lora = try train("LoRA r = 8", lora: loraConfig(rank: 8), steps: steps)
+        let plain = try train("LoRA r = 8", lora: loraConfig(rank: 8, chatRows: false), steps: steps)
+        let lora = try train("LoRA r = 8 + rows", lora: loraConfig(rank: 8), steps: steps)
+        let runs = [full, plain, lora]
         let times = try stepTimes()
-        let (fullScores, loraScores) = (try scores(full.model), try scores(lora.model))
+        let scores = try runs.map { try self.scores($0.model) }
         let total = full.trainableCount
         Console.printTable(["\(steps) steps", "trainable", "share", "AdamW state", "step time"],
-                           [(full, times.full), (lora, times.lora)].map { run, step in
+                           zip(runs, times).map { run, step in
             [run.name, Format.integer(run.trainableCount),
              String(format: "%.2f %%", 100 * Double(run.trainableCount) / Double(total)),
              String(format: "%.2f MB", Double(run.optimizerBytes) / 1e6), String(format: "%.0f ms", 1000 * step)]
         })
-        Console.printTable(["\(steps) steps", "reply val. loss", "topic (\(items.topic.count), NB)",
-                            "attribution EM (\(items.attribution.count))", "poem author EM (\(items.poem.count))"],
-                           [(full, fullScores), (lora, loraScores)].map { run, scores in
-            [run.name, Format.fixed(run.validation), scores.topicByBayes, scores.attribution, scores.poem]
+        let splits = runs.map { lossSplit($0.model) }
+        Console.printTable(["\(steps) steps", "reply val. loss", "reply text", "<|im_end|>",
+                            "topic (\(items.topic.count), NB)", "attribution EM (\(items.attribution.count))",
+                            "poem author EM (\(items.poem.count))"],
+                           zip(runs, zip(scores, splits)).map { run, result in
+            [run.name, Format.fixed(run.validation), Format.fixed(result.1.text, 3), Format.fixed(result.1.end, 3),
+             result.0.topicByBayes, result.0.attribution, result.0.poem]
         })
-        let (fullSplit, loraSplit) = (lossSplit(full.model), lossSplit(lora.model))
-        print(String(format: "  where the difference is, on the same validation batches: the reply's own tokens %.3f " +
-                     "(full) against %.3f (LoRA); the closing <|im_end|> %.3f against %.3f", fullSplit.text,
-                     loraSplit.text, fullSplit.end, loraSplit.end))
-        let gap = (lora.validation - full.validation) / full.validation
+        func gap(_ run: Run) -> Double { 100 * (run.validation - full.validation) / full.validation }
         Console.keyValues([
-            ("LoRA against full", String(format: "validation loss %+.1f %%; step time %.2f×; optimizer state %.3f×; " +
-                                         "trainable %.2f %%", 100 * gap, times.lora / times.full,
-                                         Double(lora.optimizerBytes) / Double(full.optimizerBytes),
-                                         100 * Double(lora.trainableCount) / Double(total))),
+            ("LoRA r = 8 against full", String(format: "validation loss %+.1f %%", gap(plain))),
+            ("LoRA r = 8 + rows against full", String(format: "validation loss %+.1f %%; step time %.2f×; " +
+                                                      "optimizer state %.3f×; trainable %.2f %%", gap(lora),
+                                                      times[2] / times[0],
+                                                      Double(lora.optimizerBytes) / Double(full.optimizerBytes),
+                                                      100 * Double(lora.trainableCount) / Double(total))),
             ("chance for the topic", Format.fixed(1 / Double(topics.count), 3) + " (k = \(topics.count) topics)"),
         ])
-        try chapter.plot(.line([full.curve, lora.curve], title: "Full fine-tuning against LoRA r = 8 (same data)",
+        try chapter.plot(.line(runs.map(\.curve), title: "Full fine-tuning against LoRA r = 8 (same data)",
                                xLabel: "step", yLabel: "validation loss on replies (nats/token)", points: true),
                          as: "lora-vs-full")
         if let adapter = lora.adapter {
             let folder = chapter.options.artifacts.url(.adapters).appendingPathComponent("sft-r8")
             try adapter.save(to: folder)
-            print("  adapter: \(Chapter.relativePath(folder.path)) (PEFT's files: \(LoRAAdapter.configFileName), " +
-                  "\(LoRAAdapter.weightsFileName))")
+            print("  adapter (with the rows): \(Chapter.relativePath(folder.path)) (PEFT's files: " +
+                  "\(LoRAAdapter.configFileName), \(LoRAAdapter.weightsFileName))")
         }
         return lora
     }
@@ -86,20 +89,20 @@ extension LoRALesson {
         return (sums.text / Double(max(counts.text, 1)), sums.end / Double(max(counts.end, 1)))
     }
 
-    /// Seconds per step of full fine-tuning and of LoRA r = 8, alternating 4 steps of each, 3 times (after one
-    /// warm-up step each); the median of the three rounds.
-    func stepTimes() throws -> (full: Double, lora: Double) {
+    /// Seconds per step of full fine-tuning, LoRA r = 8 and LoRA r = 8 with the chat tokens' rows, taking turns
+    /// at 4 steps each, 3 times (after one warm-up step each); the median of the three rounds.
+    func stepTimes() throws -> [Double] {
         let rounds = quick ? 1 : 3, per = quick ? 2 : 4
         var trainers: [Trainer<MaskedExamples>] = []
-        for lora in [false, true] {
+        for lora in [nil, loraConfig(rank: 8, chatRows: false), loraConfig(rank: 8)] {
             let model = try freshBase()
-            if lora { _ = try LoRAAdapter.apply(to: model, config: loraConfig(rank: 8), seed: seed) }
+            if let lora { _ = try LoRAAdapter.apply(to: model, config: lora, seed: seed) }
             let trainer = try Trainer(model: model, source: try source(), loss: Losses.nextToken,
-                                      config: trainingConfig(steps: 1_000, lora: lora), checkpointFolder: nil)
+                                      config: trainingConfig(steps: 1_000, lora: lora != nil), checkpointFolder: nil)
             try trainer.step()
             trainers.append(trainer)
         }
-        var times: [[Double]] = [[], []]
+        var times: [[Double]] = trainers.map { _ in [] }
         for _ in 0..<rounds {
             for (i, trainer) in trainers.enumerated() {
                 let start = Date()
@@ -107,8 +110,7 @@ extension LoRALesson {
                 times[i].append(Date().timeIntervalSince(start) / Double(per))
             }
         }
-        func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
-        return (median(times[0]), median(times[1]))
+        return times.map { $0.sorted()[$0.count / 2] }
     }
 
     // MARK: - 6.4 The rank

@@ -178,9 +178,12 @@ struct LoRALesson {
                    before: before)
     }
 
-    /// r = `rank` on every linear layer, α = 16 (PEFT's common default), the base's path recorded.
-    func loraConfig(rank: Int, targets: [String] = LoRAConfig.allLinear) -> LoRAConfig {
-        LoRAConfig(rank: rank, alpha: 16, targets: targets, baseModel: Chapter.relativePath(baseFolder.path))
+    /// r = `rank` on every linear layer, α = 16 (PEFT's common default), the base's path recorded; with
+    /// `chatRows`, the rows of `<|im_start|>` and `<|im_end|>` in the embedding and the head train too (6.3).
+    func loraConfig(rank: Int, targets: [String] = LoRAConfig.allLinear, chatRows: Bool = true) -> LoRAConfig {
+        LoRAConfig(rank: rank, alpha: 16, targets: targets, baseModel: Chapter.relativePath(baseFolder.path),
+                   trainableTokens: chatRows ? LoRAConfig.tokenRows([template.start, template.end],
+                                                                    tiedEmbeddings: baseConfig.tiedEmbeddings) : [:])
     }
 
     /// The Chapter 05 task scores of a chat model (topic judged by naive Bayes).
@@ -256,7 +259,7 @@ struct LoRALesson {
         let ids = [Array(bpe.encode(bytes: Array("Whenever you find yourself on the side of the majority".utf8))
             .prefix(context))]
         let before = model(ids, .inference).value.scalars
-        let config = loraConfig(rank: 8)
+        let config = loraConfig(rank: 8, chatRows: false)
         let adapter = try LoRAAdapter.apply(to: model, config: config, seed: seed)
         let after = model(ids, .inference).value.scalars
         let worst = zip(before, after).map { abs($0 - $1) }.max() ?? .nan

@@ -182,7 +182,9 @@ struct LoRAUseTests {
         try Parallel.withThreads(2) {
             let (m, data, _) = try trainingFixture()
             let base = m.namedParameters.map { ($0.0, $0.1.value) }
-            _ = try LoRAAdapter.apply(to: m, config: LoRAConfig(rank: 2, alpha: 4), seed: 2)
+            // With trainable rows for two tokens of the (tied) embedding: they resume and merge too.
+            let config = LoRAConfig(rank: 2, alpha: 4, trainableTokens: ["tok_embeddings": [3, 1]])
+            _ = try LoRAAdapter.apply(to: m, config: config, seed: 2)
             let folder = temporaryFolder("lora-run").appendingPathComponent("checkpoint")
             let trainer = try Trainer(model: m, data: data, config: loopConfig(steps: 8), checkpointFolder: folder)
             for _ in 0..<4 { try trainer.step() }
@@ -196,9 +198,10 @@ struct LoRAUseTests {
             let resumed = try Trainer.resume(from: folder, data: data, steps: 8)
             #expect(resumed.state.step == 8 && resumed.trainable.count == trainer.trainable.count)
             #expect(resumed.trainable.allSatisfy { LoRAAdapter.isAdapterTensor($0.name) })
+            #expect(resumed.model.embeddingRows?.ids == [3, 1] && resumed.model.headRows == nil)
             // Stop at 4, resume, continue to 8: the same losses as straight through.
             let (m2, _, _) = try trainingFixture()
-            _ = try LoRAAdapter.apply(to: m2, config: LoRAConfig(rank: 2, alpha: 4), seed: 2)
+            _ = try LoRAAdapter.apply(to: m2, config: config, seed: 2)
             let folder2 = temporaryFolder("lora-run2").appendingPathComponent("checkpoint")
             let first = try Trainer(model: m2, data: data, config: loopConfig(steps: 8), checkpointFolder: folder2)
             for _ in 0..<4 { try first.step() }
@@ -214,7 +217,8 @@ struct LoRAUseTests {
             let mergedFolder = temporaryFolder("lora-merged")
             try Checkpoint.save(again.model, to: mergedFolder)
             let dense = try Checkpoint.load(from: mergedFolder)
-            #expect(dense.linearLayers.allSatisfy { $0.weight is DenseWeight })
+            #expect(dense.linearLayers.allSatisfy { $0.weight is DenseWeight } && dense.embeddingRows == nil)
+            #expect(dense.tokenEmbedding.value != base[0].1, "the trained rows are inside the merged embedding")
             let out = dense(ids, .inference).value.scalars
             let scale = unmerged.map(abs).max() ?? 1
             #expect(zip(out, unmerged).allSatisfy { abs($0 - $1) <= 1e-4 * scale })

@@ -46,6 +46,25 @@ struct TrainableTokensTests {
         }
     }
 
+    @Test("the fused logits op equals matmul then overwrite, and passes a finite-difference check")
+    func fusedLogits() throws {
+        var g = SeededGenerator(seed: 12)
+        let hidden = Variable.parameter(.randomNormal([2, 3, 4], using: &g), name: "hidden")
+        let table = Variable.parameter(.randomNormal([7, 4], using: &g), name: "table")
+        let rows = Variable.parameter(.randomNormal([2, 4], using: &g), name: "rows")
+        let ids = [5, 1]
+        let tape = Tape.inference
+        let fused = tape.logits(hidden, table: table, replacing: ids, with: rows).value.scalars
+        let composed = tape.overwrite(tape.matmul(hidden, table, transposeB: true), axis: 2, at: ids,
+                                      with: tape.matmul(hidden, rows, transposeB: true)).value.scalars
+        #expect(zip(fused, composed).allSatisfy { abs($0 - $1) <= 1e-6 }, "\(fused) against \(composed)")
+        let report = GradientCheck.run([hidden, table, rows]) { tape, v in
+            let once = tape.logits(v[0], table: v[1], replacing: ids, with: v[2])
+            return tape.add(once, tape.logits(tape.scale(v[0], by: 0.5), table: v[1], replacing: ids, with: v[2]))
+        }
+        #expect(report.passed, "\(report)")
+    }
+
     @Test("fresh rows change nothing; only A, B and the rows train; their gradients pass a finite-difference check")
     func freshRowsAndGradients() throws {
         let m = try untied()

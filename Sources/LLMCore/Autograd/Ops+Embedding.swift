@@ -93,6 +93,61 @@ extension Tape {
         }
     }
 
+    /// `hidden · tableᵀ` (…, V) with the columns of `ids` scored by `rows` instead of the table's rows:
+    /// equal to `overwrite(matmul(hidden, table, transposeB: true), axis: last, at: ids, with:
+    /// matmul(hidden, rows, transposeB: true))`, without copying the (…, V) logits twice. Backward, with G the
+    /// output gradient and G_ids its columns at `ids`:
+    ///   ∂hidden = G·table + G_ids·(rows − table[ids])   (the table's rows at ids passed nothing forward)
+    ///   ∂rows   = G_idsᵀ·hidden,   ∂table = Gᵀ·hidden with the rows at ids zero.
+    public func logits(_ hidden: Variable, table: Variable, replacing ids: [Int], with rows: Variable) -> Variable {
+        let c = hidden.shape.last ?? 0, v = table.shape.first ?? 0, k = ids.count
+        if hidden.shape.isEmpty || table.shape != [v, c] || rows.shape != [k, c] || Set(ids).count != k
+            || ids.contains(where: { !(0..<v).contains($0) }) {
+            shapeFailure("logits", "needs hidden (…, C), table (V, C), rows (ids, C) and distinct ids in 0..<V; got " +
+                                   "hidden \(hidden.shape), table \(table.shape), rows \(rows.shape), ids \(ids)")
+        }
+        let n = hidden.value.count / max(c, 1)
+        let out = Tensor(uninitialized: Array(hidden.shape.dropLast()) + [v])
+        let ours = Tensor(uninitialized: [n, k])                                                   // (N, ids)
+        BLAS.gemm(transposeA: false, transposeB: true, m: n, n: v, k: c, a: hidden.value.base, b: table.value.base,
+                  beta: 0, c: out.base)
+        BLAS.gemm(transposeA: false, transposeB: true, m: n, n: k, k: c, a: hidden.value.base, b: rows.value.base,
+                  beta: 0, c: ours.base)
+        for row in 0..<n { for (j, id) in ids.enumerated() { out.base[row * v + id] = ours.base[row * k + j] } }
+        return record("logits", out, inputs: [hidden, table, rows]) { output in
+            let g = output.grad!.base
+            let picked = Tensor(uninitialized: [n, k])                                             // G_ids
+            for row in 0..<n { for (j, id) in ids.enumerated() { picked.base[row * k + j] = g[row * v + id] } }
+            if hidden.requiresGrad {
+                var difference = Tensor(zeros: [k, c])                                             // rows − table[ids]
+                difference.withUnsafeMutableBufferPointer { d in
+                    for (j, id) in ids.enumerated() {
+                        for i in 0..<c { d[j * c + i] = rows.value.base[j * c + i] - table.value.base[id * c + i] }
+                    }
+                }
+                hidden.withGradient { dH, fresh in
+                    BLAS.gemm(transposeA: false, transposeB: false, m: n, n: c, k: v, a: g, b: table.value.base,
+                              beta: fresh ? 0 : 1, c: dH)
+                    BLAS.gemm(transposeA: false, transposeB: false, m: n, n: c, k: k, a: picked.base,
+                              b: difference.base, beta: 1, c: dH)
+                }
+            }
+            if rows.requiresGrad {
+                rows.withGradient { dR, fresh in
+                    BLAS.gemm(transposeA: true, transposeB: false, m: k, n: c, k: n, a: picked.base,
+                              b: hidden.value.base, beta: fresh ? 0 : 1, c: dR)
+                }
+            }
+            if table.requiresGrad {
+                let full = Tensor(uninitialized: [v, c])
+                BLAS.gemm(transposeA: true, transposeB: false, m: v, n: c, k: n, a: g, b: hidden.value.base,
+                          beta: 0, c: full.base)
+                for id in ids { (full.base + id * c).update(repeating: 0, count: c) }
+                table.accumulateGradient(full)
+            }
+        }
+    }
+
     /// Inverted dropout: each element is zeroed with probability `p` and the survivors are scaled by
     /// 1/(1−p), so the expected value is unchanged and inference needs no rescaling. The mask comes
     /// from `generator` (seeded: same seed, same mask). Dropout is for training only: a model passes

@@ -57,10 +57,8 @@ public final class TokenRows {
 
     /// Logits (…, V) of hidden states (…, C) against the table, with our rows scoring our ids.
     func logits(_ hidden: Variable, _ tape: Tape) -> Variable {
-        let all = tape.matmul(hidden, table, transposeB: true)                                  // (…, V)
-        if merged { return all }
-        let ours = tape.matmul(hidden, rows, transposeB: true)                                  // (…, ids)
-        return tape.overwrite(all, axis: all.shape.count - 1, at: ids, with: ours)
+        merged ? tape.matmul(hidden, table, transposeB: true) : tape.logits(hidden, table: table, replacing: ids,
+                                                                            with: rows)     // (…, V)
     }
 
     /// Writes the rows into the table (keeping the table's own rows for `unmerge`).
