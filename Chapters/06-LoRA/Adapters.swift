@@ -162,8 +162,8 @@ extension LoRALesson {
         var rows: [[String]] = [], labels: [String] = [], values: [Double] = []
         for (name, targets) in [("attention", LoRAConfig.attentionOnly), ("MLP", LoRAConfig.mlpOnly),
                                 ("both", LoRAConfig.allLinear)] {
-            let count = try freshBase().linearLayers.filter { loraConfig(rank: 8, targets: targets).targets($0.name) }
-                .reduce(0) { $0 + 8 * ($1.weight.outputs + $1.weight.inputs) }
+            let count = try LoRAAdapter.apply(to: freshBase(), config: loraConfig(rank: 8, targets: targets),
+                                              seed: seed).parameterCount
             let (validation, topic): (Double, TaskScores)
             if targets == LoRAConfig.allLinear, let both {
                 (validation, topic) = both

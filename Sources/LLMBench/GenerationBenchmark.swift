@@ -44,3 +44,45 @@ extension Benchmarks {
         }
     }
 }
+
+extension Benchmarks {
+    /// Batch-1 decoding of `newTokens` with the blocks' linear layers in Float32 and quantized (Chapter 07),
+    /// the variants taking turns `repeats` times in one run (medians): tokens/s, the ratio to Float32, and
+    /// the weight bytes read per second against a plain streaming pass over the same number of bytes.
+    public static func quantizedGeneration(_ config: GPTConfig, name: String, threads: Int, newTokens: Int = 200,
+                                           repeats: Int, into report: inout BenchmarkReport) throws {
+        try Parallel.withThreads(threads) {
+            let variants: [(String, QuantizationScheme?, Bool)] = [
+                ("fp32", nil, false), ("int8-g32", .q8_0, false), ("int8-g32, int8 activations", .q8_0, true),
+                ("int4-g32", .q4_0, false), ("int4-g32, int8 activations", .q4_0, true),
+            ]
+            var models: [(name: String, generator: Generator, bytes: Int)] = []
+            for (label, scheme, int8) in variants {
+                let model = try GPT(config, seed: 1)
+                if let scheme { try model.quantize(scheme, int8Activations: int8) }
+                let bytes = 4 * model.parameters.parameterCount
+                    + model.quantizedLayers.reduce(0) { $0 + $1.1.matrix.byteCount }
+                models.append((label, Generator(model: model), bytes))
+            }
+            let prompt = (0..<16).map { $0 % config.vocabularySize }
+            var rates = models.map { _ in [Double]() }, bandwidths: [Double] = []
+            for round in 0..<(max(repeats, 1) + 1) {                       // round 0 warms up
+                for (i, model) in models.enumerated() {
+                    var random = SeededGenerator(seed: 2)
+                    let result = try model.generator.generate(prompt: prompt, maxTokens: newTokens,
+                                                              settings: SamplingSettings(topP: 0.9), generator: &random)
+                    if round > 0 { rates[i].append(result.tokensPerSecond) }
+                }
+                if round > 0 { bandwidths.append(StreamProbe(bytes: models[0].bytes).gigabytesPerSecond()) }
+            }
+            let bandwidth = median(bandwidths), fp32 = median(rates[0])
+            for (i, model) in models.enumerated() {
+                let rate = median(rates[i]), read = rate * Double(model.bytes) / 1e9
+                report.add("decode \(name), \(model.name), \(threads) thread\(threads == 1 ? "" : "s")", rate,
+                           "tokens/s", String(format: "%.2f× fp32; weights %.1f MB read at %.1f GB/s = %.0f%% of " +
+                                              "streaming (%.1f GB/s)", rate / fp32, Double(model.bytes) / 1e6, read,
+                                              100 * read / bandwidth, bandwidth))
+            }
+        }
+    }
+}

@@ -87,6 +87,14 @@ struct BenchCommand: ParsableCommand {
                 }
             }
         }
+        if groups.contains(.quantized) {
+            let llama = GPTConfig.llamaStyle(vocabularySize: 4096, contextLength: 256, layers: 6, heads: 6,
+                                             kvHeads: 6, embeddingSize: 384)
+            for threads in Set([1, Parallel.threads]).sorted() {
+                try Benchmarks.quantizedGeneration(llama, name: "llama-small", threads: threads,
+                                                   repeats: min(repeats, 3), into: &report)
+            }
+        }
         let scaling = groups.contains(.attention) ? Benchmarks.attentionScaling(repeats: min(repeats, 5)) : []
         for (t, ms) in scaling { report.add("attention fwd+bwd, H 6 × D 64, T \(t)", ms, "ms", "B = 1") }
         print(report.table)
@@ -106,5 +114,5 @@ struct BenchCommand: ParsableCommand {
 
 /// The parts of `llm bench`, for `--only`.
 enum BenchGroup: String, CaseIterable {
-    case foundation, tokenizer, model, train, generate, attention
+    case foundation, tokenizer, model, train, generate, quantized, attention
 }

@@ -46,6 +46,25 @@ struct LoRATests {
         #expect(lora.base?.grad == nil, "the frozen W gets no gradient")
     }
 
+    @Test("addLowRank equals add(y, matmul(scale(matmul(x, A)), B)) and passes a finite-difference check")
+    func fusedUpdate() throws {
+        var g = SeededGenerator(seed: 8)
+        let y = Variable.parameter(.randomNormal([2, 3, 5], using: &g), name: "y")
+        let x = Variable.parameter(.randomNormal([2, 3, 4], using: &g), name: "x")
+        let a = Variable.parameter(.randomNormal([2, 4], using: &g), name: "a")
+        let b = Variable.parameter(.randomNormal([5, 2], using: &g), name: "b")
+        let tape = Tape.inference
+        let fused = tape.addLowRank(y, x, a: a, b: b, scale: 0.7).value.scalars
+        let composed = tape.add(y, tape.matmul(tape.scale(tape.matmul(x, a, transposeB: true), by: 0.7), b,
+                                               transposeB: true)).value.scalars
+        #expect(zip(fused, composed).allSatisfy { abs($0 - $1) <= 1e-5 }, "\(fused) against \(composed)")
+        let report = GradientCheck.run([y, x, a, b]) { tape, v in
+            let once = tape.addLowRank(v[0], v[1], a: v[2], b: v[3], scale: 0.7)
+            return tape.add(once, tape.addLowRank(v[0], v[1], a: v[2], b: v[3], scale: -1.3))   // accumulate twice
+        }
+        #expect(report.passed, "\(report)")
+    }
+
     @Test("training moves A and B only; merged and unmerged logits agree; unmerge restores W")
     func trainMergeUnmerge() throws {
         try Parallel.withThreads(2) {

@@ -144,3 +144,59 @@ extension Tape {
         }
     }
 }
+
+extension Tape {
+    /// `y + scale·(x·aᵀ)·bᵀ` as one op — a LoRA update (Chapter 06) added onto the frozen layer's output `y`
+    /// (…, out), with x (…, in), a (r, in), b (out, r). Equal to `add(y, matmul(scale(matmul(x, a, tB), s), b,
+    /// tB))`, without the (…, out) product tensor and the extra passes over it. With G the output gradient and
+    /// n = scale·x·aᵀ (…, r), kept from the forward pass:
+    ///   ∂y = G,   ∂b = Gᵀ·n,   ∂a = scale·(G·b)ᵀ·x,   ∂x = scale·(G·b)·a.
+    public func addLowRank(_ y: Variable, _ x: Variable, a: Variable, b: Variable, scale: Float) -> Variable {
+        let rank = a.shape.first ?? 0, inputs = x.shape.last ?? 0, outputs = y.shape.last ?? 0
+        let m = x.value.count / max(inputs, 1)
+        if a.shape != [rank, inputs] || b.shape != [outputs, rank] || y.value.count != m * outputs
+            || Array(x.shape.dropLast()) != Array(y.shape.dropLast()) {
+            shapeFailure("addLowRank", "needs y (…, out), x (…, in), a (r, in), b (out, r); got y \(y.shape), " +
+                                       "x \(x.shape), a \(a.shape), b \(b.shape)")
+        }
+        let narrow = Tensor(uninitialized: [m, rank])                                          // scale·x·aᵀ
+        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: rank, k: inputs, alpha: scale, a: x.value.base,
+                  b: a.value.base, beta: 0, c: narrow.base)
+        let out = Tensor(uninitialized: y.shape)
+        out.base.update(from: y.value.base, count: out.count)
+        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: outputs, k: rank, a: narrow.base, b: b.value.base,
+                  beta: 1, c: out.base)
+        return record("addLowRank", out, inputs: [y, x, a, b]) { output in
+            let g = output.grad!.base
+            if y.requiresGrad {
+                y.withGradient { dY, fresh in
+                    if fresh { dY.update(from: g, count: y.value.count) } else {
+                        Kernels.axpy(1, g, dY, count: y.value.count)
+                    }
+                }
+            }
+            if b.requiresGrad {
+                b.withGradient { dB, fresh in
+                    BLAS.gemm(transposeA: true, transposeB: false, m: outputs, n: rank, k: m, a: g, b: narrow.base,
+                              beta: fresh ? 0 : 1, c: dB)
+                }
+            }
+            guard a.requiresGrad || x.requiresGrad else { return }
+            let dNarrow = Tensor(uninitialized: [m, rank])                                      // G·b
+            BLAS.gemm(transposeA: false, transposeB: false, m: m, n: rank, k: outputs, a: g, b: b.value.base,
+                      beta: 0, c: dNarrow.base)
+            if a.requiresGrad {
+                a.withGradient { dA, fresh in
+                    BLAS.gemm(transposeA: true, transposeB: false, m: rank, n: inputs, k: m, alpha: scale,
+                              a: dNarrow.base, b: x.value.base, beta: fresh ? 0 : 1, c: dA)
+                }
+            }
+            if x.requiresGrad {
+                x.withGradient { dX, fresh in
+                    BLAS.gemm(transposeA: false, transposeB: false, m: m, n: inputs, k: rank, alpha: scale,
+                              a: dNarrow.base, b: a.value.base, beta: fresh ? 0 : 1, c: dX)
+                }
+            }
+        }
+    }
+}

@@ -108,9 +108,8 @@ public final class LoRAWeight: LinearWeight {
         if merged { return y }
         let input = tape.isRecording && config.dropout > 0
             ? tape.dropout(x, probability: config.dropout, generator: &dropoutGenerator) : x
-        // Scaled at rank r, the narrow end: (α/r)·(x·Aᵀ) is (…, r), so no extra (…, out) tensor is made.
-        let narrow = tape.scale(tape.matmul(input, a, transposeB: true), by: scale)            // (…, r)
-        return tape.add(y, tape.matmul(narrow, b, transposeB: true))                           // (…, out)
+        // One op: y + (α/r)·(x·Aᵀ)·Bᵀ, scaled at rank r, the narrow end, and added straight onto y (…, out).
+        return tape.addLowRank(y, input, a: a, b: b, scale: scale)
     }
 
     /// The inner weight's tensors, then A and B.

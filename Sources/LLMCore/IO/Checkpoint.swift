@@ -21,10 +21,16 @@ public enum Checkpoint {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(model.config), to: folder.appendingPathComponent(configFileName))
+        let url = folder.appendingPathComponent(weightsFileName)
+        if !model.quantizedLayers.isEmpty {                 // Chapter 07: integers and scales, the rest F32
+            let (stored, quantization) = try QuantizedCheckpoint.tensors(of: model)
+            let all = metadata.merging(quantization) { _, b in b }.merging(["format": "pt"]) { a, _ in a }
+            try SafetensorsFile.write(stored, metadata: all, to: url)
+            return
+        }
         let stored = model.namedParameters.filter { !LoRAAdapter.isAdapterTensor($0.0) }
         try SafetensorsFile.write(stored.map { ($0.0, $0.1.value) }, dtype: dtype,
-                                  metadata: metadata.merging(["format": "pt"]) { a, _ in a },
-                                  to: folder.appendingPathComponent(weightsFileName))
+                                  metadata: metadata.merging(["format": "pt"]) { a, _ in a }, to: url)
     }
 
     /// Reads a checkpoint's config (a clear error when it is missing, malformed or unusable).
@@ -52,8 +58,9 @@ public enum Checkpoint {
     public static func load(from folder: URL) throws -> GPT {
         let config = try config(in: folder)
         let file = try SafetensorsFile.read(folder.appendingPathComponent(weightsFileName))
+        let quantized = try QuantizedCheckpoint.matrices(in: file, config: config)          // Chapter 07
         let expected = config.parameterShapes
-        for (name, shape) in expected {
+        for (name, shape) in expected where quantized[name] == nil {
             guard let entry = file.entry(name) else {
                 throw CheckpointError(path: file.path, tensor: name,
                                       reason: "is missing, but the config (\(configFileName)) needs it with shape " +
@@ -68,12 +75,17 @@ public enum Checkpoint {
                                       reason: "is \(entry.dtype.rawValue), but model weights must be F32, F16 or BF16")
             }
         }
-        let known = Set(expected.map(\.0))
+        let known = Set(expected.map(\.0)).union(QuantizedCheckpoint.storedNames(quantized))
         if let extra = file.entries.first(where: { !known.contains($0.name) }) {
             throw CheckpointError(path: file.path, tensor: extra.name,
                                   reason: "is not part of the model the config describes")
         }
         let model = try GPT(config, seed: 0)
+        for layer in model.linearLayers {
+            if let matrix = quantized["\(layer.name).weight"] {
+                layer.weight = QuantizedWeight(matrix, name: "\(layer.name).weight")
+            }
+        }
         for (name, parameter) in model.namedParameters { parameter.value = try file.tensor(name) }
         return model
     }

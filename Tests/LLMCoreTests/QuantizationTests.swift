@@ -1,0 +1,226 @@
+// Chapter 07's formats and kernels: error bounds per scheme, GGUF's Q8_0 / Q4_0 bytes written out by hand,
+// the int4 packing, each kernel against the dequantized Float32 product, quantized checkpoints and their
+// errors.
+
+import Foundation
+import Testing
+@testable import LLMCore
+
+@Suite("Quantization")
+struct QuantizationTests {
+    static let schemes: [QuantizationScheme] = [
+        .q8_0, .q4_0, QuantizationScheme(bits: 8, granularity: .channel), QuantizationScheme(bits: 8, granularity: .tensor),
+        QuantizationScheme(bits: 8, granularity: .group(64)), QuantizationScheme(bits: 4, granularity: .group(128)),
+        QuantizationScheme(bits: 4, granularity: .group(64)), QuantizationScheme(bits: 8, symmetric: false,
+                                                                                 granularity: .group(32)),
+        QuantizationScheme(bits: 4, symmetric: false, granularity: .group(32)),
+    ]
+
+    func matrix(_ rows: Int, _ columns: Int, seed: UInt64) -> Tensor {
+        var g = SeededGenerator(seed: seed)
+        var w = Tensor.randomNormal([rows, columns], standardDeviation: 0.05, using: &g)
+        w.withUnsafeMutableBufferPointer { $0[5] = 0.4; $0[columns + 7] = -0.3 }   // outliers
+        return w
+    }
+
+    @Test("names parse back; a group size that does not divide the row is a clear error")
+    func names() throws {
+        for scheme in Self.schemes { #expect(QuantizationScheme(name: scheme.description) == scheme) }
+        #expect(QuantizationScheme.q4_0.description == "int4-g32")
+        #expect(QuantizationScheme(name: "int3-g32") == nil && QuantizationScheme(name: "int8-x") == nil)
+        #expect { try QuantizedMatrix(quantizing: matrix(2, 96, seed: 1),
+                                      scheme: QuantizationScheme(bits: 8, granularity: .group(64))) }
+            throws: { "\($0)".contains("64") && "\($0)".contains("96") }
+    }
+
+    @Test("every element is within half a step of the original (inside the grid; clipped outside)")
+    func errorBounds() throws {
+        let w = matrix(6, 128, seed: 2)
+        for scheme in Self.schemes {
+            let q = try QuantizedMatrix(quantizing: w, scheme: scheme)
+            let back = q.dequantized().scalars
+            for (i, (original, approx)) in zip(w.scalars, back).enumerated() {
+                let block = (i / 128) * q.blocksPerRow + (i % 128) / q.blockSize
+                let signed = HalfFloat.float(fromHalf: q.scales[block]), d = abs(signed)
+                let z = Float(q.zero(block)), top = Float(q.scheme.levels)
+                // The grid's ends: (0 − z)·d and (levels − z)·d (Q4_0's d may be negative), or ±127·d for int8.
+                let ends = q.scheme.symmetric && q.scheme.bits == 8 ? [-127 * d, 127 * d]
+                    : [(0 - z) * signed, (top - z) * signed]
+                let (low, high) = (ends.min()!, ends.max()!)
+                let clipped = min(max(original, low), high)
+                #expect(abs(clipped - approx) <= d / 2 * 1.0001 + 1e-7 && abs(original - clipped) <= d,
+                        "\(scheme) element \(i): \(original) → \(approx), step \(d)")
+            }
+            let stats = QuantizationError(original: w, approximation: q.dequantized())
+            #expect(stats.snrDecibels > (scheme.bits == 8 ? 30 : 12), "\(scheme): SNR \(stats.snrDecibels) dB")
+        }
+        // Finer groups follow outliers less: int4-g32 beats int4-g128 in RMS error.
+        let fine = QuantizationError(original: w, approximation: try QuantizedMatrix(quantizing: w, scheme: .q4_0)
+            .dequantized())
+        let coarse = QuantizationError(original: w, approximation: try QuantizedMatrix(
+            quantizing: w, scheme: QuantizationScheme(bits: 4, granularity: .group(128))).dequantized())
+        #expect(fine.rms < coarse.rms)
+    }
+
+    @Test("Q8_0 and Q4_0 blocks of a fixed row are the bytes GGUF writes (written out by hand)")
+    func ggufBytes() throws {
+        // Q8_0: levels chosen by hand, d = 1/64 (fp16 0x2400), w = q·d.
+        let q8: [Int8] = [127, -127, 0, 1, -1, 2, -2, 64, -64, 3, 5, 7, 11, 13, 17, 19,
+                          23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, -89]
+        let w8 = Tensor(shape: [1, 32], values: q8.map { Float($0) / 64 })
+        let block8 = try QuantizedMatrix(quantizing: w8, scheme: .q8_0).ggufBlocks()
+        #expect(block8 == [0x00, 0x24] + q8.map { UInt8(bitPattern: $0) })
+        // Q4_0: the largest magnitude is −2 → d = −2/−8 = 0.25 (fp16 0x3400), w = (q − 8)·d, q in 0…15;
+        // byte j holds element j (low nibble) and element j + 16 (high nibble).
+        let q4: [UInt8] = [0, 15, 8, 9, 7, 1, 14, 2, 13, 3, 12, 4, 11, 5, 10, 6,
+                           8, 8, 9, 10, 11, 12, 13, 14, 15, 7, 6, 5, 4, 3, 2, 1]
+        let w4 = Tensor(shape: [1, 32], values: q4.map { (Float($0) - 8) * 0.25 })
+        let block4 = try QuantizedMatrix(quantizing: w4, scheme: .q4_0).ggufBlocks()
+        let nibbles: [UInt8] = [0x80, 0x8F, 0x98, 0xA9, 0xB7, 0xC1, 0xDE, 0xE2,
+                                0xFD, 0x73, 0x6C, 0x54, 0x4B, 0x35, 0x2A, 0x16]
+        #expect(block4 == [0x00, 0x34] + nibbles)
+        #expect(try QuantizedMatrix(quantizing: w4, scheme: .q4_0).dequantized().scalars == w4.scalars,
+                "values on the grid come back exactly")
+    }
+
+    @Test("int4 packing round-trips: unpacked levels equal the levels of each element")
+    func packing() throws {
+        let w = matrix(3, 128, seed: 3)
+        for scheme in Self.schemes where scheme.bits == 4 {
+            let q = try QuantizedMatrix(quantizing: w, scheme: scheme)
+            for row in 0..<3 {
+                let unpacked = q.levels(row: row)
+                for c in 0..<128 {
+                    let block = row * q.blocksPerRow + c / q.blockSize
+                    let d = HalfFloat.float(fromHalf: q.scales[block])
+                    let level = QuantizedMatrix.level(w.scalars[row * 128 + c], inverse: d == 0 ? 0 : 1 / d,
+                                                      zero: q.zero(block), scheme)
+                    #expect(unpacked[c] == level, "\(scheme) row \(row) column \(c)")
+                }
+            }
+            #expect(q.quants.count == 3 * 64, "two numbers per byte")
+        }
+    }
+
+    /// x·Ŵᵀ in Double with Ŵ the dequantized matrix: the reference every kernel is held to.
+    func reference(_ x: [Float], _ w: Tensor, m: Int) -> [Double] {
+        let (rows, columns) = (w.shape[0], w.shape[1])
+        let ws = w.scalars
+        return (0..<m).flatMap { r in
+            (0..<rows).map { o in (0..<columns).reduce(0.0) { $0 + Double(x[r * columns + $1]) * Double(ws[o * columns + $1]) } }
+        }
+    }
+
+    @Test("each kernel equals the dequantized Float32 product (float activations: 1e-5 relative; int8: its rounding)")
+    func kernels() throws {
+        let w = matrix(24, 192, seed: 4)
+        var g = SeededGenerator(seed: 5)
+        for scheme in Self.schemes + [QuantizationScheme(bits: 8, granularity: .group(96))] {
+            guard let q = try? QuantizedMatrix(quantizing: w, scheme: scheme) else { continue }
+            let dequantized = q.dequantized()
+            for m in [1, 3] {
+                let x = Tensor.randomNormal([m, 192], using: &g).scalars
+                let expected = reference(x, dequantized, m: m)
+                let scale = expected.map(abs).max() ?? 1
+                var y = [Float](repeating: 0, count: m * 24)
+                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { q.multiply(xp.baseAddress!, m: m,
+                                                                                                into: $0.baseAddress!) } }
+                let worst = zip(y, expected).map { abs(Double($0) - $1) }.max() ?? 0
+                #expect(worst <= 1e-5 * scale, "\(scheme), m = \(m): max |Δ| \(worst) of \(scale)")
+                guard q.supportsInt8Activations else { continue }
+                // Integer path: exact against the reference on the int8-rounded activations.
+                var rounded = x
+                for r in 0..<m {
+                    for b in 0..<q.blocksPerRow {
+                        let range = (r * 192 + b * q.blockSize)..<(r * 192 + (b + 1) * q.blockSize)
+                        let largest = rounded[range].map(abs).max() ?? 0
+                        for i in range where largest > 0 {
+                            rounded[i] = (x[i] * (127 / largest)).rounded() * (largest / 127)
+                        }
+                    }
+                }
+                let expectedInt8 = reference(rounded, dequantized, m: m)
+                var y8 = [Float](repeating: 0, count: m * 24)
+                x.withUnsafeBufferPointer { xp in y8.withUnsafeMutableBufferPointer {
+                    q.multiplyInt8(xp.baseAddress!, m: m, into: $0.baseAddress!) } }
+                let worst8 = zip(y8, expectedInt8).map { abs(Double($0) - $1) }.max() ?? 0
+                #expect(worst8 <= 1e-4 * scale, "\(scheme) int8 activations, m = \(m): max |Δ| \(worst8)")
+            }
+        }
+    }
+}
+
+@Suite("Quantized models", .serialized)
+struct QuantizedModelTests {
+    func model() throws -> GPT {
+        try GPT(.llamaStyle(vocabularySize: 64, contextLength: 16, layers: 2, heads: 2, kvHeads: 1, embeddingSize: 64),
+                seed: 3)
+    }
+
+    @Test("a quantized model computes what its dequantized twin does (kernel and sgemm paths); x gets gradients")
+    func sameFunction() throws {
+        let quantized = try model()
+        let names = try quantized.quantize(.q4_0)
+        #expect(names.count == quantized.linearLayers.count)
+        #expect(quantized.namedParameters.allSatisfy { !$0.0.hasPrefix("blocks.") || $0.0.contains("norm") },
+                "what is left of the blocks in Float32 is their norms")
+        let twin = try model()
+        for (layer, q) in zip(twin.linearLayers, quantized.linearLayers) {
+            layer.denseMatrix!.value = (q.weight as! QuantizedWeight).matrix.dequantized()
+        }
+        for ids in [[[1, 2, 3]], [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]]] {          // few rows, many rows
+            let a = quantized(ids, .inference).value.scalars, b = twin(ids, .inference).value.scalars
+            let scale = b.map(abs).max() ?? 1
+            let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-4 * scale, "T = \(ids[0].count): max |Δ| \(worst) of \(scale)")
+        }
+        // Through a frozen quantized W, x still gets its gradient (what LoRA over a quantized base needs).
+        let layer = quantized.linearLayers[0]
+        var g = SeededGenerator(seed: 9)
+        let x = Variable.parameter(.randomNormal([2, 64], using: &g), name: "x")
+        let report = GradientCheck.run([x]) { tape, v in layer(v[0], tape) }
+        #expect(report.passed, "\(report)")
+    }
+
+    @Test("save → load keeps the integers and scales bit for bit; corrupt quantized files are one-line errors")
+    func files() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("quant-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for scheme in [QuantizationScheme.q8_0, .q4_0, QuantizationScheme(bits: 8, symmetric: false,
+                                                                         granularity: .channel)] {
+            let m = try model()
+            try m.quantize(scheme, keep: ["blocks.1.mlp.down"])
+            try Checkpoint.save(m, to: folder)
+            let file = try SafetensorsFile.read(folder.appendingPathComponent(Checkpoint.weightsFileName))
+            #expect(file.metadata["quantization"] == scheme.description)
+            #expect(file.entry("blocks.0.attn.qkv.weight")?.dtype == (scheme.symmetric && scheme.bits == 8 ? .I8 : .U8))
+            #expect(file.entry("blocks.1.mlp.down.weight")?.dtype == .F32, "kept layers stay F32")
+            let loaded = try Checkpoint.load(from: folder)
+            #expect(loaded.quantizedLayers.map(\.1.matrix) == m.quantizedLayers.map(\.1.matrix))
+            let ids = [[1, 5, 9, 2]]
+            #expect(loaded(ids, .inference).value.scalars == m(ids, .inference).value.scalars)
+        }
+        // Corrupt files: a scale tensor with one block too few; an unknown scheme; a group that does not divide.
+        let m = try model()
+        try m.quantize(.q8_0)
+        let (stored, metadata) = try QuantizedCheckpoint.tensors(of: m)
+        let url = folder.appendingPathComponent(Checkpoint.weightsFileName)
+        func write(_ tensors: [StoredTensor], _ meta: [String: String]) throws {
+            try SafetensorsFile.write(tensors, metadata: meta, to: url)
+        }
+        let short = try stored.map { t in
+            t.name == "blocks.0.attn.qkv.weight_scale"
+                ? try StoredTensor(name: t.name, dtype: .F16, shape: [t.shape[0], t.shape[1] - 1],
+                                   bytes: Array(t.bytes.prefix(2 * t.shape[0] * (t.shape[1] - 1)))) : t
+        }
+        try write(short, metadata)
+        #expect { try Checkpoint.load(from: folder) } throws: { error in
+            (error as? CheckpointError)?.tensor == "blocks.0.attn.qkv.weight" && "\(error)".contains("scale count")
+                && !"\(error)".contains("\n")
+        }
+        try write(stored, metadata.merging(["quantization": "int8-g48"]) { _, b in b })
+        #expect { try Checkpoint.load(from: folder) } throws: { "\($0)".contains("48") && "\($0)".contains("divides") }
+        try write(stored, metadata.merging(["quantization": "int5-g32"]) { _, b in b })
+        #expect { try Checkpoint.load(from: folder) } throws: { "\($0)".contains("int5-g32") }
+    }
+}
