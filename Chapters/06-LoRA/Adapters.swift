@@ -11,21 +11,29 @@ extension LoRALesson {
     //: The same data, batches and number of steps as the full fine-tune of 6.1, now with r = 8 adapters on
     //: every linear layer and everything else frozen. LoRA gets a higher learning rate (1e-2 against
     //: 2e-3): its update starts at zero and lives in a small space, so it has further to go per step — the
-    //: usual practice (`--lora-learning-rate` changes it). What it saves is in the
-    //: middle columns: trainable numbers, the optimizer's two moment buffers (AdamW keeps m and v for
-    //: every trainable number: 8 bytes each), and the step time — measured by alternating four steps of
-    //: each, three times, in this run. A LoRA step still runs the whole forward and backward pass through
-    //: the frozen network (the gradient has to reach the adapters of the first block); it skips the
-    //: weight gradients of the frozen matrices (a third of the matrix products) and the optimizer update
-    //: of every frozen weight. The second table is what the models learned: reply validation loss and
-    //: Chapter 05's held-out task scores (topic judged by naive Bayes), and then where the difference in
-    //: loss is. On this run all of it is one token: on the replies' own text LoRA is as good as full
-    //: fine-tuning or better, but the closing `<|im_end|>` stays expensive. That token was never used in
-    //: pretraining — its embedding and its row of the output head are still their random initial values —
-    //: and LoRA freezes both, so the adapters must learn to point the last hidden state at a random vector;
-    //: full fine-tuning simply trains the row. (A LoRA chat model that has not learned its stop token
-    //: rambles to the token limit.) PEFT's remedy is to train those rows too (`modules_to_save`, or
-    //: `trainable_token_indices` for chosen tokens); the course does not do that yet.
+    //: usual practice (`--lora-learning-rate` changes it). What it saves is in the first table: trainable
+    //: numbers, the optimizer's two moment buffers (AdamW keeps m and v for every trainable number: 8 bytes
+    //: each), and the step time — the three taking turns one step at a time on the same batches, twelve
+    //: rounds, in this run (the median). A LoRA step still runs the whole forward and backward pass through
+    //: the frozen network (the gradient has to reach the adapters of the first block); it skips the weight
+    //: gradients of the frozen matrices (a third of their products) and the optimizer update of every frozen
+    //: weight. On this small model the rest of the step (attention, norms, the loss over 4,096 logits per
+    //: position) is the same for both, so the saving is a tenth or so, and the trainable token rows below
+    //: give some of it back: their gradient has to travel on to the embedding, back through the first
+    //: block's frozen products too. `llm bench --only train` measures the same three on fixed batches.
+    //:
+    //: The second table is what the models learned, and plain LoRA (the middle row) ends well above full
+    //: fine-tuning in reply loss. The columns after it split the loss by token: on the replies' own text
+    //: LoRA is as good as full fine-tuning or better, but the closing `<|im_end|>` stays expensive. That
+    //: token never occurred in pretraining — its embedding and its row of the output head are still their
+    //: random initial values — and plain LoRA freezes both, so the adapters must learn to point the last
+    //: hidden state at a random vector; full fine-tuning simply trains the row. (A chat model that has not
+    //: learned its stop token rambles to the token limit.) The remedy is PEFT's *trainable tokens*
+    //: (`trainable_token_indices`): train the rows of `<|im_start|>` and `<|im_end|>` in the embedding and
+    //: in the head too — 2 tokens × 2 tables × 192 = 768 numbers more — while both tables stay frozen
+    //: (`TokenRows`; `llm sft --lora 8 --lora-tokens chat`). The last row: with them LoRA matches full
+    //: fine-tuning. Every LoRA run after this one trains the two rows as well. The topic score moves in steps
+    //: of 1/64 and the exact-match scores hardly move at all at this size; the loss is the measure to trust.
     func againstFull(_ full: Run) throws -> Run {
         Console.section("6.3 LoRA against full fine-tuning")
         let plain = try train("LoRA r = 8", lora: loraConfig(rank: 8, chatRows: false), steps: steps)
@@ -89,10 +97,11 @@ extension LoRALesson {
         return (sums.text / Double(max(counts.text, 1)), sums.end / Double(max(counts.end, 1)))
     }
 
-    /// Seconds per step of full fine-tuning, LoRA r = 8 and LoRA r = 8 with the chat tokens' rows, taking turns
-    /// at 4 steps each, 3 times (after one warm-up step each); the median of the three rounds.
+    /// Seconds per step of full fine-tuning, LoRA r = 8 and LoRA r = 8 with the chat tokens' rows: one step of
+    /// each in turn (so round k gives all three the same batch), 12 rounds with the order rotated, after one
+    /// warm-up step each; the median per run.
     func stepTimes() throws -> [Double] {
-        let rounds = quick ? 1 : 3, per = quick ? 2 : 4
+        let rounds = quick ? 2 : 12
         var trainers: [Trainer<MaskedExamples>] = []
         for lora in [nil, loraConfig(rank: 8, chatRows: false), loraConfig(rank: 8)] {
             let model = try freshBase()
@@ -103,11 +112,12 @@ extension LoRALesson {
             trainers.append(trainer)
         }
         var times: [[Double]] = trainers.map { _ in [] }
-        for _ in 0..<rounds {
-            for (i, trainer) in trainers.enumerated() {
+        for round in 0..<rounds {
+            for k in 0..<trainers.count {
+                let i = (k + round) % trainers.count
                 let start = Date()
-                for _ in 0..<per { try trainer.step() }
-                times[i].append(Date().timeIntervalSince(start) / Double(per))
+                try trainers[i].step()
+                times[i].append(Date().timeIntervalSince(start))
             }
         }
         return times.map { $0.sorted()[$0.count / 2] }
@@ -116,10 +126,11 @@ extension LoRALesson {
     // MARK: - 6.4 The rank
 
     //: How small can r be? The same LoRA run at r = 1, 2, 4, 8, 16 and 32 (α = 16, so the scale α/r goes
-    //: from 16 to 0.5 and the update's size stays comparable), on two fifths of 6.3's budget. The loss
-    //: falls slowly with r and flattens around 16: each doubling buys less than the one before, as 6.1's
-    //: steep-then-long spectra suggest. The topic score on 64 items moves in steps of 1/64 and stays within
-    //: its noise.
+    //: from 16 to 0.5 and the update's size stays comparable), with the chat tokens' rows, on two fifths of
+    //: 6.3's budget. The loss falls with r up to about 8 and then flattens: each doubling buys less than the
+    //: one before, as 6.1's steep-then-long spectra suggest, and past r = 8 the extra directions add
+    //: numbers, not quality, at this budget. The topic score on 64 items moves in steps of 1/64 and stays
+    //: within its noise.
     func rankSweep() throws -> (validation: Double, topic: TaskScores)? {
         Console.section("6.4 The rank")
         let ranks = quick ? [1, 4] : [1, 2, 4, 8, 16, 32]
@@ -155,8 +166,10 @@ extension LoRALesson {
     //: The original paper adapted only the attention's query and value matrices; PEFT's examples often do
     //: the same, and later work (QLoRA among it) found that adapting every linear layer matters more than
     //: the rank. Here at r = 8: the attention's two matrices (q|k|v and the projection), the MLP's three,
-    //: or all five (the r = 8 run of 6.4) — same steps as 6.4. Here the MLP's adapters do most of the work
-    //: (they also hold most of the numbers), and attention alone lags.
+    //: or all five (the r = 8 run of 6.4) — same steps as 6.4, each with the chat tokens' rows. Either half
+    //: alone gets most of the way, and the two end close to each other although the MLP's adapters hold more
+    //: than twice the numbers; both together are best — the finding that made "every linear layer" the
+    //: usual choice.
     func targets(both: (validation: Double, topic: TaskScores)?) throws {
         Console.section("6.5 Which layers to adapt")
         var rows: [[String]] = [], labels: [String] = [], values: [Double] = []

@@ -9,7 +9,7 @@
 //: Tang-poem one — switched between requests.
 //:
 //: What we leave out: other parameter-efficient methods (prefix and prompt tuning, IA³, DoRA), rsLoRA's
-//: α/√r scaling, LoRA on the embeddings. Adapters over a quantized base (QLoRA) need Chapter 07's
+//: α/√r scaling, LoRA on the embeddings (6.3 trains two of their rows instead). Adapters over a quantized base (QLoRA) need Chapter 07's
 //: weights; the note at the end says how they fit.
 //:
 //: Run it: `swift run -c release ch06` (about 5 minutes on 2 cores; `--quick` under 30 seconds). Needs the

@@ -24,6 +24,11 @@ struct Chapter06Tests {
                                 "6.8 A note on QLoRA"])
         #expect(result.stdout.contains("max |logit difference| from the base model: 0.0"),
                 "a fresh adapter is the base")
+        #expect(result.stdout.contains("LoRA r = 8 + rows against full"), "6.3 compares LoRA with the chat rows")
+        let saved = try String(contentsOf: runs.appendingPathComponent("lora/sft-r8/adapter_config.json"),
+                               encoding: .utf8)
+        #expect(saved.contains("trainable_token_indices") && !saved.contains("\"trainable_token_indices\" : null"),
+                "the saved adapter carries the chat tokens' rows: \(saved)")
         expectFiles(runs, ["lora/sft-r8/adapter_config.json", "lora/sft-r8/adapter_model.safetensors",
                            "lora/english/adapter_model.safetensors", "lora/poems/adapter_model.safetensors"]
                     + ["update-spectrum", "lora-vs-full", "rank-sweep", "rank-sweep-topic", "targets"]

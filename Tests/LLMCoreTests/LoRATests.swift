@@ -63,6 +63,21 @@ struct LoRATests {
             return tape.add(once, tape.addLowRank(v[0], v[1], a: v[2], b: v[3], scale: -1.3))   // accumulate twice
         }
         #expect(report.passed, "\(report)")
+        // The dense layer and its update in one op: the same function, and its gradients (x used twice: once
+        // as the layer's input and once as the adapter's; and with a separate adapter input, as after dropout).
+        let w = Variable.parameter(.randomNormal([5, 4], using: &g), name: "w")
+        let bias = Variable.parameter(.randomNormal([5], using: &g), name: "bias")
+        let xa = Variable.parameter(.randomNormal([2, 3, 4], using: &g), name: "xa")
+        let layer = tape.linearLowRank(x, weight: w, bias: bias, adapterInput: xa, a: a, b: b, scale: 0.7)
+        let parts = tape.addLowRank(tape.linear(x, weight: w, bias: bias), xa, a: a, b: b, scale: 0.7)
+        #expect(zip(layer.value.scalars, parts.value.scalars).allSatisfy { abs($0 - $1) <= 1e-5 })
+        for separate in [false, true] {
+            let check = GradientCheck.run([x, w, bias, xa, a, b]) { tape, v in
+                tape.linearLowRank(v[0], weight: v[1], bias: v[2], adapterInput: separate ? v[3] : v[0], a: v[4],
+                                   b: v[5], scale: 0.7)
+            }
+            #expect(check.passed, "separate adapter input: \(separate): \(check)")
+        }
     }
 
     @Test("training moves A and B only; merged and unmerged logits agree; unmerge restores W")

@@ -224,3 +224,45 @@ struct QuantizedModelTests {
         #expect { try Checkpoint.load(from: folder) } throws: { "\($0)".contains("int5-g32") }
     }
 }
+
+@Suite("Fake quantization (QAT)")
+struct FakeQuantizationTests {
+    @Test("forward is dequantize(quantize(w)); the STE passes the gradient inside the grid and zeroes it outside")
+    func straightThrough() throws {
+        // One Q4_0 block: −8 sets d = 1, so the grid is −8…7; 7.9 is clipped to 7, 7.4 rounds onto 7 (inside).
+        var values = (0..<32).map { Float($0 % 7) * 0.3 - 0.9 }
+        (values[0], values[1], values[2]) = (-8, 7.9, 7.4)
+        let w = Variable.parameter(Tensor(shape: [1, 32], values: values), name: "w")
+        let tape = Tape()
+        let out = tape.fakeQuantize(w, scheme: .q4_0)
+        #expect(out.value == (try QuantizedMatrix(quantizing: w.value, scheme: .q4_0)).dequantized())
+        #expect(out.value.scalars[1] == 7 && out.value.scalars[2] == 7)
+        var g = SeededGenerator(seed: 3)
+        let seed = Tensor.randomNormal([1, 32], using: &g)
+        tape.backward(out, seed: seed)
+        let grad = try #require(w.grad).scalars
+        for i in 0..<32 { #expect(grad[i] == (i == 1 ? 0 : seed.scalars[i]), "element \(i)") }
+    }
+
+    @Test("after QAT steps, real quantization computes what the fake-quantized forward pass did")
+    func qatThenQuantize() throws {
+        try Parallel.withThreads(2) {
+            let (tied, data, _) = try trainingFixture()
+            var config = tied.config
+            config.embeddingSize = 32
+            config.mlpHiddenSize = 64
+            let m = try GPT(config, seed: 2)
+            let names = try m.fakeQuantize(.q4_0)
+            #expect(names.count == m.linearLayers.count)
+            let trainer = try Trainer(model: m, data: data, config: loopConfig(steps: 4), checkpointFolder: nil)
+            try trainer.run(quiet: true)
+            let ids = [[1, 2, 3, 4, 5]]
+            let fake = m(ids, .inference).value.scalars
+            m.removeFakeQuantization()
+            try m.quantize(.q4_0)
+            let real = m(ids, .inference).value.scalars
+            let scale = fake.map(abs).max() ?? 1
+            #expect(zip(fake, real).allSatisfy { abs($0 - $1) <= 1e-4 * scale })
+        }
+    }
+}

@@ -146,26 +146,18 @@ extension Tape {
 }
 
 extension Tape {
-    /// `y + scale·(x·aᵀ)·bᵀ` as one op — a LoRA update (Chapter 06) added onto the frozen layer's output `y`
+    /// `y + scale·(x·aᵀ)·bᵀ` as one op — a LoRA update (Chapter 06) added onto a frozen layer's output `y`
     /// (…, out), with x (…, in), a (r, in), b (out, r). Equal to `add(y, matmul(scale(matmul(x, a, tB), s), b,
     /// tB))`, without the (…, out) product tensor and the extra passes over it. With G the output gradient and
     /// n = scale·x·aᵀ (…, r), kept from the forward pass:
     ///   ∂y = G,   ∂b = Gᵀ·n,   ∂a = scale·(G·b)ᵀ·x,   ∂x = scale·(G·b)·a.
+    /// (A quantized W's output comes in as y; a dense W goes through `linearLowRank`, which skips the copy.)
     public func addLowRank(_ y: Variable, _ x: Variable, a: Variable, b: Variable, scale: Float) -> Variable {
-        let rank = a.shape.first ?? 0, inputs = x.shape.last ?? 0, outputs = y.shape.last ?? 0
-        let m = x.value.count / max(inputs, 1)
-        if a.shape != [rank, inputs] || b.shape != [outputs, rank] || y.value.count != m * outputs
-            || Array(x.shape.dropLast()) != Array(y.shape.dropLast()) {
-            shapeFailure("addLowRank", "needs y (…, out), x (…, in), a (r, in), b (out, r); got y \(y.shape), " +
-                                       "x \(x.shape), a \(a.shape), b \(b.shape)")
-        }
-        let narrow = Tensor(uninitialized: [m, rank])                                          // scale·x·aᵀ
-        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: rank, k: inputs, alpha: scale, a: x.value.base,
-                  b: a.value.base, beta: 0, c: narrow.base)
+        let outputs = y.shape.last ?? 0, m = y.value.count / max(outputs, 1)
+        checkLowRank("addLowRank", x, a: a, b: b, outputs: outputs, rows: m, leading: Array(y.shape.dropLast()))
         let out = Tensor(uninitialized: y.shape)
         out.base.update(from: y.value.base, count: out.count)
-        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: outputs, k: rank, a: narrow.base, b: b.value.base,
-                  beta: 1, c: out.base)
+        let narrow = addLowRankForward(x, a: a, b: b, scale: scale, rows: m, into: out)
         return record("addLowRank", out, inputs: [y, x, a, b]) { output in
             let g = output.grad!.base
             if y.requiresGrad {
@@ -175,27 +167,86 @@ extension Tape {
                     }
                 }
             }
-            if b.requiresGrad {
-                b.withGradient { dB, fresh in
-                    BLAS.gemm(transposeA: true, transposeB: false, m: outputs, n: rank, k: m, a: g, b: narrow.base,
-                              beta: fresh ? 0 : 1, c: dB)
-                }
+            self.lowRankGradients(g, x, a: a, b: b, narrow: narrow, scale: scale, rows: m)
+        }
+    }
+
+    /// `x·wᵀ + bias + scale·(xa·aᵀ)·bᵀ` as one op: a dense layer and its LoRA update (Chapter 06), with
+    /// `xa` the adapter's input (x itself, or x after dropout). Equal to `addLowRank(linear(x, weight, bias),
+    /// xa, …)`; the update is added straight into the layer's output, and the backward pass needs no copy of
+    /// the output gradient: ∂x = G·w (+ the update's share through xa), ∂w = Gᵀ·x only if w trains.
+    public func linearLowRank(_ x: Variable, weight: Variable, bias: Variable?, adapterInput xa: Variable,
+                              a: Variable, b: Variable, scale: Float) -> Variable {
+        let (inputs, outputs) = (weight.shape.count == 2 ? weight.shape[1] : -1, weight.shape.first ?? 0)
+        if x.shape.last != inputs || xa.shape != x.shape || (bias.map { $0.shape != [outputs] } ?? false) {
+            shapeFailure("linearLowRank", "needs x (…, in), weight (out, in), bias (out) and xa shaped like x; got " +
+                                          "x \(x.shape), weight \(weight.shape), xa \(xa.shape)")
+        }
+        let m = x.value.count / max(inputs, 1)
+        checkLowRank("linearLowRank", xa, a: a, b: b, outputs: outputs, rows: m, leading: Array(x.shape.dropLast()))
+        let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outputs])
+        if let bias {
+            for row in 0..<m { (out.base + row * outputs).update(from: bias.value.base, count: outputs) }
+        }
+        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: outputs, k: inputs, a: x.value.base,
+                  b: weight.value.base, beta: bias == nil ? 0 : 1, c: out.base)
+        let narrow = addLowRankForward(xa, a: a, b: b, scale: scale, rows: m, into: out)
+        return record("linearLowRank", out, inputs: [x, weight, xa, a, b] + (bias.map { [$0] } ?? [])) { output in
+            let g = output.grad!.base
+            self.productGradients(x, weight, transposeA: false, transposeB: true, m: m, n: outputs, k: inputs, dC: g)
+            if let bias, bias.requiresGrad {
+                bias.withGradient { Kernels.sumCopies(g, copies: m, width: outputs, into: $0) }
             }
-            guard a.requiresGrad || x.requiresGrad else { return }
-            let dNarrow = Tensor(uninitialized: [m, rank])                                      // G·b
-            BLAS.gemm(transposeA: false, transposeB: false, m: m, n: rank, k: outputs, a: g, b: b.value.base,
-                      beta: 0, c: dNarrow.base)
-            if a.requiresGrad {
-                a.withGradient { dA, fresh in
-                    BLAS.gemm(transposeA: true, transposeB: false, m: rank, n: inputs, k: m, alpha: scale,
-                              a: dNarrow.base, b: x.value.base, beta: fresh ? 0 : 1, c: dA)
-                }
+            self.lowRankGradients(g, xa, a: a, b: b, narrow: narrow, scale: scale, rows: m)
+        }
+    }
+
+    private func checkLowRank(_ op: String, _ x: Variable, a: Variable, b: Variable, outputs: Int, rows m: Int,
+                              leading: [Int]) {
+        let rank = a.shape.first ?? 0, inputs = x.shape.last ?? 0
+        if a.shape != [rank, inputs] || b.shape != [outputs, rank] || x.value.count != m * inputs
+            || Array(x.shape.dropLast()) != leading {
+            shapeFailure(op, "needs x (…, in), a (r, in), b (out, r) and an output (…, out) with out = \(outputs); " +
+                             "got x \(x.shape), a \(a.shape), b \(b.shape)")
+        }
+    }
+
+    /// n = scale·x·aᵀ (m, r), then out += n·bᵀ; returns n for the backward pass.
+    private func addLowRankForward(_ x: Variable, a: Variable, b: Variable, scale: Float, rows m: Int,
+                                   into out: Tensor) -> Tensor {
+        let rank = a.shape[0], inputs = a.shape[1], outputs = b.shape[0]
+        let narrow = Tensor(uninitialized: [m, rank])
+        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: rank, k: inputs, alpha: scale, a: x.value.base,
+                  b: a.value.base, beta: 0, c: narrow.base)
+        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: outputs, k: rank, a: narrow.base, b: b.value.base,
+                  beta: 1, c: out.base)
+        return narrow
+    }
+
+    /// The update's gradients from the output gradient g (m, out): b, then a and x through G·b.
+    private func lowRankGradients(_ g: UnsafePointer<Float>, _ x: Variable, a: Variable, b: Variable,
+                                  narrow: Tensor, scale: Float, rows m: Int) {
+        let rank = a.shape[0], inputs = a.shape[1], outputs = b.shape[0]
+        if b.requiresGrad {
+            b.withGradient { dB, fresh in
+                BLAS.gemm(transposeA: true, transposeB: false, m: outputs, n: rank, k: m, a: g, b: narrow.base,
+                          beta: fresh ? 0 : 1, c: dB)
             }
-            if x.requiresGrad {
-                x.withGradient { dX, fresh in
-                    BLAS.gemm(transposeA: false, transposeB: false, m: m, n: inputs, k: rank, alpha: scale,
-                              a: dNarrow.base, b: a.value.base, beta: fresh ? 0 : 1, c: dX)
-                }
+        }
+        guard a.requiresGrad || x.requiresGrad else { return }
+        let dNarrow = Tensor(uninitialized: [m, rank])                                          // G·b
+        BLAS.gemm(transposeA: false, transposeB: false, m: m, n: rank, k: outputs, a: g, b: b.value.base,
+                  beta: 0, c: dNarrow.base)
+        if a.requiresGrad {
+            a.withGradient { dA, fresh in
+                BLAS.gemm(transposeA: true, transposeB: false, m: rank, n: inputs, k: m, alpha: scale,
+                          a: dNarrow.base, b: x.value.base, beta: fresh ? 0 : 1, c: dA)
+            }
+        }
+        if x.requiresGrad {
+            x.withGradient { dX, fresh in
+                BLAS.gemm(transposeA: false, transposeB: false, m: m, n: inputs, k: rank, alpha: scale,
+                          a: dNarrow.base, b: a.value.base, beta: fresh ? 0 : 1, c: dX)
             }
         }
     }

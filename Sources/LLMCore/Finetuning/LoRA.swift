@@ -104,12 +104,14 @@ public final class LoRAWeight: LinearWeight {
     public var base: Variable? { (inner as? DenseWeight)?.matrix }
 
     public func product(_ x: Variable, bias: Variable?, _ tape: Tape) -> Variable {
-        let y = inner.product(x, bias: bias, tape)
-        if merged { return y }
+        if merged { return inner.product(x, bias: bias, tape) }
         let input = tape.isRecording && config.dropout > 0
             ? tape.dropout(x, probability: config.dropout, generator: &dropoutGenerator) : x
-        // One op: y + (α/r)·(x·Aᵀ)·Bᵀ, scaled at rank r, the narrow end, and added straight onto y (…, out).
-        return tape.addLowRank(y, input, a: a, b: b, scale: scale)
+        // One op: x·Wᵀ + b + (α/r)·(x·Aᵀ)·Bᵀ, scaled at rank r (the narrow end) and added straight into the
+        // layer's output; over a weight that is not dense (Chapter 07's quantized W), onto its output.
+        if let base { return tape.linearLowRank(x, weight: base, bias: bias, adapterInput: input, a: a, b: b,
+                                                scale: scale) }
+        return tape.addLowRank(inner.product(x, bias: bias, tape), input, a: a, b: b, scale: scale)
     }
 
     /// The inner weight's tensors, then A and B.
