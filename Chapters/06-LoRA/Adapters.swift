@@ -18,9 +18,10 @@ extension LoRALesson {
     //: the frozen network (the gradient has to reach the adapters of the first block); it skips the weight
     //: gradients of the frozen matrices (a third of their products) and the optimizer update of every frozen
     //: weight. On this small model the rest of the step (attention, norms, the loss over 4,096 logits per
-    //: position) is the same for both, so the saving is a tenth or so, and the trainable token rows below
-    //: give some of it back: their gradient has to travel on to the embedding, back through the first
-    //: block's frozen products too. `llm bench --only train` measures the same three on fixed batches.
+    //: position) is the same for both, so the saving is a fifth at most, and the trainable token rows
+    //: below give some of it back: their gradient has to travel on to the embedding, back through the
+    //: first block's frozen products too. Step times on a shared machine move by a tenth between runs;
+    //: `llm bench --only train` measures the same three on fixed batches.
     //:
     //: The second table is what the models learned, and plain LoRA (the middle row) ends well above full
     //: fine-tuning in reply loss. The columns after it split the loss by token: on the replies' own text
