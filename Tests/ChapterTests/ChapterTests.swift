@@ -203,7 +203,7 @@ struct ChapterTests {
         let rows = report?["rows"] as? [[String: Any]]
         #expect((rows?.count ?? 0) >= 6)
         let wrong = try runProduct("llm", ["bench", "--only", "foundation,trian"])
-        #expect(wrong.status != 0 && wrong.stderr.contains("--only trian") && wrong.stderr.contains("foundation, tokenizer, model, train, generate, attention"))
+        #expect(wrong.status != 0 && wrong.stderr.contains("--only trian") && wrong.stderr.contains("foundation, tokenizer, model, train, generate, quantized, attention"))
         #expect(wrong.stdout.isEmpty, "nothing is measured before the flags are checked")
     }
 }
