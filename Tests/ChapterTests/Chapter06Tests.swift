@@ -62,6 +62,19 @@ struct Chapter06Tests {
         #expect(inspect.status == 0 && inspect.stdout.contains("base_model.model.blocks.0.attn.qkv.lora_A.weight"))
         let same = try runProduct("llm", ["lora", "merge", "--checkpoint", base, "--adapter", english, "--out", base])
         #expect(same.status == 64 && same.stderr.contains("--out"), "the base is never overwritten: \(same.stderr)")
+        #expect(inspect.stdout.contains("trainable rows of tok_embeddings"), "\(inspect.stdout)")
+
+        // llm quantize (Chapter 07's PTQ) on the merged model: a checkpoint generate loads like any other, greedy
+        // ids close to the Float32 model's; a group size that does not divide the rows is named.
+        let q8 = folder.appendingPathComponent("q8").path
+        let quantize = try runProduct("llm", ["quantize", "--checkpoint", merged, "--bits", "8", "--out", q8])
+        #expect(quantize.status == 0 && quantize.stdout.contains("int8-g32") && quantize.stdout.contains("SNR"),
+                "\(quantize.stderr)")
+        let fromQ8 = try runProduct("llm", generate + ["--checkpoint", q8])
+        #expect(fromQ8.status == 0 && !fromQ8.stdout.isEmpty, "\(fromQ8.stderr)")
+        let badGroup = try runProduct("llm", ["quantize", "--checkpoint", merged, "--bits", "4", "--group", "128",
+                                              "--out", folder.appendingPathComponent("q-bad").path])
+        #expect(badGroup.status != 0 && badGroup.stderr.contains("128"), "\(badGroup.stderr)")
 
         // llm sft --lora trains an adapter only, saves it in PEFT's files; bad LoRA flags are named.
         let data = runs.appendingPathComponent("05-sft/sft-train.jsonl").path
