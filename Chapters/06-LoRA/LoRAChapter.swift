@@ -186,10 +186,15 @@ struct LoRALesson {
                                                                     tiedEmbeddings: baseConfig.tiedEmbeddings) : [:])
     }
 
-    /// The Chapter 05 task scores of a chat model (topic judged by naive Bayes).
+    /// The Chapter 05 task scores of a chat model (topic judged by naive Bayes). An adapter is merged while the
+    /// replies are generated — the same model up to rounding (6.6), and several times faster at batch 1.
     func scores(_ model: GPT, only tasks: Set<InstructionTask>? = nil) throws -> TaskScores {
-        try items.restricted(to: tasks).score(chat: model, template: template, judge: nil, bayes: bayes,
-                                              topics: topics, seed: seed)
+        let adapter = LoRAAdapter.attached(to: model)
+        try adapter?.merge()
+        let result = try items.restricted(to: tasks).score(chat: model, template: template, judge: nil, bayes: bayes,
+                                                           topics: topics, seed: seed)
+        try adapter?.unmerge()
+        return result
     }
 
     func shown(_ text: String, _ limit: Int = 90) -> String {
