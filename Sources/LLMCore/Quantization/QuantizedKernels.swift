@@ -82,44 +82,41 @@ extension QuantizedMatrix {
                 }
             }
         }
+        // Per row of W: its levels as Int8 (int4: q − 8, unpacked into a small buffer), then plain integer
+        // loops — Σ Int32(w)·Int32(x) is associative, so the compiler vectorizes it (widening multiply-adds).
         let int4 = scheme.bits == 4
         xq.withUnsafeBufferPointer { xqp in
             quants.withUnsafeBufferPointer { q in
-                let qBase = UnsafeRawPointer(q.baseAddress!), xBase = UnsafeRawPointer(xqp.baseAddress!)
+                let xBase = xqp.baseAddress!
+                let signedLevels = UnsafeRawPointer(q.baseAddress!).assumingMemoryBound(to: Int8.self)
                 Parallel.forEach(rows, minimumPerWorker: max(1, 32_768 / max(columns, 1))) { outputs in
-                    for o in outputs {
-                        for r in 0..<m {
-                            var total: Float = 0
-                            for b in 0..<blocksPerRow {
-                                let xs = xBase + r * columns + b * blockSize
-                                var acc = SIMD16<Int32>()
-                                if int4 {
-                                    let half = blockSize / 2
-                                    let ws = qBase + o * rowBytes + b * half
-                                    for k in stride(from: 0, to: half, by: 16) {
-                                        let bytes = (ws + k).loadUnaligned(as: SIMD16<UInt8>.self)
-                                        let low = SIMD16<Int16>(truncatingIfNeeded: bytes & 0x0F) &- 8
-                                        let high = SIMD16<Int16>(truncatingIfNeeded: bytes &>> 4) &- 8
-                                        let xl = SIMD16<Int16>(truncatingIfNeeded:
-                                                                (xs + k).loadUnaligned(as: SIMD16<Int8>.self))
-                                        let xh = SIMD16<Int16>(truncatingIfNeeded:
-                                                                (xs + half + k).loadUnaligned(as: SIMD16<Int8>.self))
-                                        acc &+= SIMD16<Int32>(truncatingIfNeeded: low &* xl &+ high &* xh)
-                                    }
-                                } else {
-                                    let ws = qBase + o * rowBytes + b * blockSize
-                                    for k in stride(from: 0, to: blockSize, by: 16) {
-                                        let w = SIMD16<Int16>(truncatingIfNeeded:
-                                                                (ws + k).loadUnaligned(as: SIMD16<Int8>.self))
-                                        let xv = SIMD16<Int16>(truncatingIfNeeded:
-                                                                (xs + k).loadUnaligned(as: SIMD16<Int8>.self))
-                                        acc &+= SIMD16<Int32>(truncatingIfNeeded: w &* xv)
+                    withUnsafeTemporaryAllocation(of: Int8.self, capacity: columns) { buffer in
+                        let unpacked = buffer.baseAddress!
+                        for o in outputs {
+                            let w: UnsafePointer<Int8>
+                            if int4 {
+                                let bytes = q.baseAddress! + o * rowBytes, half = blockSize / 2
+                                for b in 0..<blocksPerRow {
+                                    let source = bytes + b * half, target = unpacked + b * blockSize
+                                    for j in 0..<half {
+                                        target[j] = Int8(truncatingIfNeeded: Int16(source[j] & 0x0F) - 8)
+                                        target[j + half] = Int8(truncatingIfNeeded: Int16(source[j] >> 4) - 8)
                                     }
                                 }
-                                let scale = steps[o * blocksPerRow + b]
-                                total += scale * xd[r * blocksPerRow + b] * Float(acc.wrappedSum())
+                                w = UnsafePointer(unpacked)
+                            } else {
+                                w = signedLevels + o * rowBytes
                             }
-                            y[r * rows + o] = total
+                            for r in 0..<m {
+                                var total: Float = 0
+                                for b in 0..<blocksPerRow {
+                                    let ws = w + b * blockSize, xs = xBase + r * columns + b * blockSize
+                                    var acc: Int32 = 0
+                                    for j in 0..<blockSize { acc &+= Int32(ws[j]) &* Int32(xs[j]) }
+                                    total += steps[o * blocksPerRow + b] * xd[r * blocksPerRow + b] * Float(acc)
+                                }
+                                y[r * rows + o] = total
+                            }
                         }
                     }
                 }
