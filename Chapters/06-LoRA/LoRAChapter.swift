@@ -9,8 +9,8 @@
 //: Tang-poem one — switched between requests.
 //:
 //: What we leave out: other parameter-efficient methods (prefix and prompt tuning, IA³, DoRA), rsLoRA's
-//: α/√r scaling, LoRA on the embeddings (6.3 trains two of their rows instead). Adapters over a quantized base (QLoRA) need Chapter 07's
-//: weights; the note at the end says how they fit.
+//: α/√r scaling, LoRA on the embeddings (6.3 trains two of their rows instead). Adapters over a quantized
+//: base (QLoRA) need Chapter 07's weights; the note at the end says how they fit.
 //:
 //: Run it: `swift run -c release ch06` (about 5 minutes on 2 cores; `--quick` under 30 seconds). Needs the
 //: Chapter 01 tokenizer and the Chapter 04 base model; with `--quick` it trains tiny stand-ins when they

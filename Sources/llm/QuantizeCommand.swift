@@ -71,7 +71,8 @@ struct QuantizeCommand: ParsableCommand {
             bytes.after += weight.matrix.byteCount
         }
         try Checkpoint.save(model, to: output, metadata: ["quantized_from": checkpoint])
-        if let folder = try? findTokenizerFolder(tokenizer, near: base), let bpe = try? BPETokenizer.load(from: folder) {
+        if let folder = try? findTokenizerFolder(tokenizer, near: base),
+           let bpe = try? BPETokenizer.load(from: folder) {
             try bpe.save(to: output)
             if let template = try? ChatTemplate(tokenizer: bpe) { try template.writeDescription(to: output) }
         }

@@ -214,7 +214,9 @@ public struct QuantizedMatrix: Sendable, Equatable {
     func levels(row: Int) -> [Int] {
         let base = row * rowBytes
         if scheme.bits == 8 {
-            return (0..<columns).map { scheme.symmetric ? Int(Int8(bitPattern: quants[base + $0])) : Int(quants[base + $0]) }
+            return (0..<columns).map {
+                scheme.symmetric ? Int(Int8(bitPattern: quants[base + $0])) : Int(quants[base + $0])
+            }
         }
         let half = blockSize / 2
         return (0..<columns).map { c in
