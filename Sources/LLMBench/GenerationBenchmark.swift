@@ -19,7 +19,8 @@ extension Benchmarks {
             let weightBytes = model.parameters.parameterCount * MemoryLayout<Float>.size
             let stream = StreamProbe(bytes: weightBytes)
             var rates: [Double] = [], bandwidths: [Double] = []
-            let warmUps = cache ? 1 : 0                          // without the cache every token is a long forward pass: no warm-up needed
+            // Without the cache every token is a long forward pass: no warm-up needed.
+            let warmUps = cache ? 1 : 0
             for _ in 0..<max(repeats, 1) + warmUps {
                 let result = try generator.generate(prompt: prompt, maxTokens: newTokens,
                                                     settings: SamplingSettings(topP: 0.9),
@@ -33,7 +34,8 @@ extension Benchmarks {
                 "thread\(threads == 1 ? "" : "s")"
             }
             guard cache else {
-                let speedUp = report.value(label(true)).map { String(format: "; the cache is %.0f× faster", $0 / rate) } ?? ""
+                let speedUp = report.value(label(true))
+                    .map { String(format: "; the cache is %.0f× faster", $0 / rate) } ?? ""
                 return report.add(label(false), rate, "tokens/s", "reruns the whole window per token" + speedUp)
             }
             // The ceiling: one pass over the weights per token at the speed this run streams memory.

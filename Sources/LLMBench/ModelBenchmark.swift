@@ -23,7 +23,8 @@ extension Benchmarks {
         }
         let tokensPerSecond = Double(batch * t) / seconds
         let accounting = ModelAccounting(config)
-        let flopsPerToken = Double(6 * accounting.nonEmbeddingPositionParameters + 12 * config.layers * config.heads * config.headSize * t)
+        let flopsPerToken = Double(6 * accounting.nonEmbeddingPositionParameters
+                                   + 12 * config.layers * config.heads * config.headSize * t)
         report.add("\(name) fwd+bwd, B \(batch) × T \(t)", tokensPerSecond, "tokens/s",
                    mfuText(flopsPerSecond: flopsPerToken * tokensPerSecond, peakGFLOPs: peak)
                    + String(format: " of sgemm; %.0f ms/step", seconds * 1000))

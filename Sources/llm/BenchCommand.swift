@@ -21,7 +21,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Where to write the JSON report.")
     var json: String = "runs/bench/bench.json"
 
-    @Option(help: ArgumentHelp("Run only these groups (comma-separated): \(BenchGroup.allCases.map(\.rawValue).joined(separator: ", ")).",
+    @Option(help: ArgumentHelp("Run only these groups (comma-separated): " +
+                               "\(BenchGroup.allCases.map(\.rawValue).joined(separator: ", ")).",
                                valueName: "groups"))
     var only: String?
 

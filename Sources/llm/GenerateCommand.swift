@@ -44,7 +44,8 @@ struct GenerateCommand: ParsableCommand {
         let (model, bpe, _) = try common.load(checkpoint)
         if let unknown = Self.unknownSpecialTokens(in: prompt, known: Set(bpe.specialTokens.keys)).first {
             throw CourseError.invalidValue(name: "--prompt", value: "special token \(unknown)",
-                                           expected: "one of \(bpe.specialTokens.keys.sorted().joined(separator: ", ")) (write it differently to mean plain text)")
+                                           expected: "one of \(bpe.specialTokens.keys.sorted().joined(separator: ", ")) " +
+                                                     "(write it differently to mean plain text)")
         }
         let promptIDs = try bpe.encode(prompt, special: .allow)
         let generator = Generator(model: model)
@@ -119,6 +120,15 @@ struct SamplingFlags: ParsableArguments {
     }
 }
 
+/// Writes the tokenizer found for `checkpoint` (and its chat template, if it has the ChatML tokens) into
+/// `output`, so a derived checkpoint (merged, quantized) travels with them; nothing when none is found.
+func copyTokenizer(_ explicit: String?, near checkpoint: URL, to output: URL) throws {
+    guard let folder = try? findTokenizerFolder(explicit, near: checkpoint),
+          let bpe = try? BPETokenizer.load(from: folder) else { return }
+    try bpe.save(to: output)
+    if let template = try? ChatTemplate(tokenizer: bpe) { try template.writeDescription(to: output) }
+}
+
 /// The tokenizer folder: `explicit` (--tokenizer), else the first of the checkpoint folder, its parent, its
 /// grandparent's tokenizer/ and runs/course/tokenizer that holds a tokenizer.
 func findTokenizerFolder(_ explicit: String?, near checkpoint: URL) throws -> URL {
@@ -127,7 +137,8 @@ func findTokenizerFolder(_ explicit: String?, near checkpoint: URL) throws -> UR
     let candidates = [checkpoint, parent, parent.deletingLastPathComponent().appendingPathComponent("tokenizer"),
                       RunArtifacts(runDirectory: "runs/course").url(.tokenizer)]
     let file = BPETokenizer.rankFileName
-    if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent(file).path) }) {
+    let exists = { (folder: URL) in FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path) }
+    if let found = candidates.first(where: exists) {
         return found
     }
     throw CourseError.invalidValue(name: "--tokenizer", value: "(not given)",

@@ -1,6 +1,6 @@
 // The practitioner's command line: the same core as the chapters, without the story.
-// Subcommands grow chapter by chapter: `llm bench`, `llm tokenizer`, `llm checkpoint`, `llm train`, `llm generate`, `llm sft`,
-// `llm chat`, `llm lora`; eval and serve later.
+// Subcommands grow chapter by chapter: `llm bench`, `llm tokenizer`, `llm checkpoint`, `llm train`,
+// `llm generate`, `llm sft`, `llm chat`, `llm lora`, `llm quantize`; eval and serve later.
 
 import ArgumentParser
 import ChapterSupport

@@ -37,12 +37,7 @@ struct LoRACommand: ParsableCommand {
             let loaded = try LoRAAdapter.load(from: URL(fileURLWithPath: adapter), onto: model)
             try loaded.merge()
             try Checkpoint.save(model, to: output, metadata: ["merged_adapter": adapter])
-            // The merged model travels with its tokenizer and chat template, as the chat model does.
-            if let folder = try? findTokenizerFolder(tokenizer, near: base),
-               let bpe = try? BPETokenizer.load(from: folder) {
-                try bpe.save(to: output)
-                if let template = try? ChatTemplate(tokenizer: bpe) { try template.writeDescription(to: output) }
-            }
+            try copyTokenizer(tokenizer, near: base, to: output)     // as the chat model travels with its own
             print("merged \(loaded.layers.count) adapted layers (r = \(loaded.config.rank), α/r = " +
                   "\(Format.fixed(loaded.config.scale, 3))) into \(Chapter.relativePath(output.path)); " +
                   "try: llm chat --checkpoint \(Chapter.relativePath(output.path))")

@@ -71,11 +71,7 @@ struct QuantizeCommand: ParsableCommand {
             bytes.after += weight.matrix.byteCount
         }
         try Checkpoint.save(model, to: output, metadata: ["quantized_from": checkpoint])
-        if let folder = try? findTokenizerFolder(tokenizer, near: base),
-           let bpe = try? BPETokenizer.load(from: folder) {
-            try bpe.save(to: output)
-            if let template = try? ChatTemplate(tokenizer: bpe) { try template.writeDescription(to: output) }
-        }
+        try copyTokenizer(tokenizer, near: base, to: output)
         print("\(quantization): \(done.count) linear layers quantized (\(kept.count) kept in Float32), " +
               String(format: "%.2f MB → %.2f MB of weights (%.2f×); lowest SNR %.1f dB (%@)",
                      Double(bytes.before) / 1e6, Double(bytes.after) / 1e6,

@@ -96,8 +96,8 @@ public enum Checkpoint {
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             return "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
         case DecodingError.dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not valid JSON" : "bad value at " +
-                                                                   "'\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return context.codingPath.isEmpty ? "not valid JSON" : "bad value at '\(path)'"
         default: return "\(error)"
         }
     }
