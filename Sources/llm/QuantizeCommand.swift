@@ -25,7 +25,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "sym (a grid centred on zero) or asym (a zero point per block).")
     var scheme: String = "sym"
 
-    @Option(help: "Comma-separated layers to keep in Float32 (e.g. blocks.0.attn.qkv).")
+    @Option(help: "Comma-separated layers to keep in Float32 (e.g. blocks.0.attn.qkv, or lm_head for the head).")
     var keep: String?
 
     @Option(help: "Where the quantized checkpoint goes (a new folder).")
@@ -52,27 +52,30 @@ struct QuantizeCommand: ParsableCommand {
         }
         let model = try Checkpoint.load(from: base)
         let kept = Set((keep ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        if let unknown = kept.first(where: { name in !model.linearLayers.contains { $0.name == name } }) {
-            throw flagError("--keep", unknown, "linear layer names such as \(model.linearLayers[0].name)")
+        if let unknown = kept.first(where: { name in
+            name != GPT.headName && !model.linearLayers.contains { $0.name == name } }) {
+            throw flagError("--keep", unknown, "linear layer names such as \(model.linearLayers[0].name), or " +
+                                               "\(GPT.headName) for the LM head")
         }
-        let originals = Dictionary(uniqueKeysWithValues: model.linearLayers.compactMap { layer in
+        var originals = Dictionary(uniqueKeysWithValues: model.linearLayers.compactMap { layer in
             layer.denseMatrix.map { (layer.name, $0.value) }
         })
+        originals[GPT.headName] = (model.lmHead ?? model.tokenEmbedding).value
         let done: [String]
         do { done = try model.quantize(quantization, keep: kept) } catch let error as CourseError {
             throw flagError("--group", "\(group)", "\(error)")
         }
         var worst = (name: "", snr: Double.infinity), bytes = (before: 0, after: 0)
-        for (layer, weight) in model.quantizedLayers {
-            guard let original = originals[layer.name] else { continue }
+        for (layer, weight) in model.quantizedMatrices {
+            guard let original = originals[layer] else { continue }
             let error = QuantizationError(original: original, approximation: weight.matrix.dequantized())
-            if error.snrDecibels < worst.snr { worst = (layer.name, error.snrDecibels) }
+            if error.snrDecibels < worst.snr { worst = (layer, error.snrDecibels) }
             bytes.before += 4 * original.count
             bytes.after += weight.matrix.byteCount
         }
         try Checkpoint.save(model, to: output, metadata: ["quantized_from": checkpoint])
         try copyTokenizer(tokenizer, near: base, to: output)
-        print("\(quantization): \(done.count) linear layers quantized (\(kept.count) kept in Float32), " +
+        print("\(quantization): \(done.count) matrices quantized (\(kept.count) kept in Float32), " +
               String(format: "%.2f MB → %.2f MB of weights (%.2f×); lowest SNR %.1f dB (%@)",
                      Double(bytes.before) / 1e6, Double(bytes.after) / 1e6,
                      Double(bytes.after) / Double(max(bytes.before, 1)), worst.snr, worst.name))

@@ -160,8 +160,8 @@ struct QuantizedModelTests {
     @Test("a quantized model computes what its dequantized twin does (kernel and sgemm paths); x gets gradients")
     func sameFunction() throws {
         let quantized = try model()
-        let names = try quantized.quantize(.q4_0)
-        #expect(names.count == quantized.linearLayers.count)
+        let names = try quantized.quantize(.q4_0, keep: [GPT.headName])
+        #expect(names.count == quantized.linearLayers.count && quantized.quantizedHead == nil)
         #expect(quantized.namedParameters.allSatisfy { !$0.0.hasPrefix("blocks.") || $0.0.contains("norm") },
                 "what is left of the blocks in Float32 is their norms")
         let twin = try model()
@@ -180,6 +180,43 @@ struct QuantizedModelTests {
         let x = Variable.parameter(.randomNormal([2, 64], using: &g), name: "x")
         let report = GradientCheck.run([x]) { tape, v in layer(v[0], tape) }
         #expect(report.passed, "\(report)")
+    }
+
+    @Test("the LM head quantizes too, tied or not: logits = hidden · dequantized headᵀ; save → load keeps it")
+    func head() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qhead-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for tied in [true, false] {
+            var config = GPTConfig.llamaStyle(vocabularySize: 64, contextLength: 16, layers: 2, heads: 2, kvHeads: 1,
+                                              embeddingSize: 64)
+            config.tiedEmbeddings = tied
+            let m = try GPT(config, seed: 4)
+            let table = (m.lmHead ?? m.tokenEmbedding).value
+            let names = try m.quantize(.q8_0)
+            #expect(names.last == GPT.headName)
+            let head = try #require(m.quantizedHead)
+            #expect(head.matrix == (try QuantizedMatrix(quantizing: table, scheme: .q8_0)))
+            #expect(!m.namedParameters.contains { $0.0 == "lm_head.weight" }, "no Float32 copy of the head is kept")
+            for ids in [[[1, 2, 3]], [Array(1...12)]] {                                // kernel path, sgemm path
+                let logits = m(ids, .inference).value.scalars
+                let hidden = m.hiddenStates(ids, .inference)
+                let reference = Tape.inference.matmul(hidden, Variable(head.matrix.dequantized()),
+                                                      transposeB: true).value.scalars
+                let scale = reference.map(abs).max() ?? 1
+                let worst = zip(logits, reference).map { abs($0 - $1) }.max() ?? .infinity
+                #expect(worst <= 1e-4 * scale, "tied \(tied), T = \(ids[0].count): max |Δ| \(worst)")
+            }
+            try Checkpoint.save(m, to: folder)
+            let file = try SafetensorsFile.read(folder.appendingPathComponent(Checkpoint.weightsFileName))
+            #expect(file.entry("lm_head.weight")?.dtype == .I8 && file.entry("lm_head.weight_scale")?.dtype == .F16)
+            #expect(file.entry("tok_embeddings.weight")?.dtype == .F32, "the lookups keep the Float32 table")
+            let loaded = try Checkpoint.load(from: folder)
+            #expect(loaded.quantizedHead?.matrix == head.matrix)
+            #expect(loaded([[3, 1, 4]], .inference).value.scalars == m([[3, 1, 4]], .inference).value.scalars)
+        }
+        let kept = try model()
+        try kept.quantize(.q4_0, keep: [GPT.headName])
+        #expect(kept.quantizedHead == nil && !kept.quantizedLayers.isEmpty)
     }
 
     @Test("save → load keeps the integers and scales bit for bit; corrupt quantized files are one-line errors")
@@ -253,7 +290,7 @@ struct FakeQuantizationTests {
             config.mlpHiddenSize = 64
             let m = try GPT(config, seed: 2)
             let names = try m.fakeQuantize(.q4_0)
-            #expect(names.count == m.linearLayers.count)
+            #expect(names.count == m.linearLayers.count + 1 && names.last == GPT.headName)
             let trainer = try Trainer(model: m, data: data, config: loopConfig(steps: 4), checkpointFolder: nil)
             try trainer.run(quiet: true)
             let ids = [[1, 2, 3, 4, 5]]

@@ -22,7 +22,7 @@ public enum Checkpoint {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(model.config), to: folder.appendingPathComponent(configFileName))
         let url = folder.appendingPathComponent(weightsFileName)
-        if !model.quantizedLayers.isEmpty {                 // Chapter 07: integers and scales, the rest F32
+        if !model.quantizedMatrices.isEmpty {               // Chapter 07: integers and scales, the rest F32
             let (stored, quantization) = try QuantizedCheckpoint.tensors(of: model)
             let all = metadata.merging(quantization) { _, b in b }.merging(["format": "pt"]) { a, _ in a }
             try SafetensorsFile.write(stored, metadata: all, to: url)
@@ -86,6 +86,8 @@ public enum Checkpoint {
                 layer.weight = QuantizedWeight(matrix, name: "\(layer.name).weight")
             }
         }
+        let headName = GPT.headName + ".weight"
+        model.quantizedHead = quantized[headName].map { QuantizedWeight($0, name: headName) }
         for (name, parameter) in model.namedParameters { parameter.value = try file.tensor(name) }
         return model
     }

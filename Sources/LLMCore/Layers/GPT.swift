@@ -14,6 +14,11 @@ public final class GPT: ParameterContainer {
     /// without. A tied model's head uses the embedding's rows, as its table is the embedding.
     public var embeddingRows: TokenRows?
     public var headRows: TokenRows?
+    /// Chapter 07: the LM head as integers and scales (`GPT.quantize`) — nil while it is Float32. A tied model
+    /// keeps its Float32 embedding for the lookups; the head then scores with this copy.
+    public var quantizedHead: QuantizedWeight?
+    /// Chapter 07's QAT: the scheme the head is fake-quantized with while training (nil: none).
+    public var fakeQuantizedHead: QuantizationScheme?
 
     /// A freshly initialised model (GPT-2 initialisation: N(0, 0.02), residual projections 0.02/√(2L)).
     /// Throws `CourseError.invalidValue` for an unusable config.
@@ -97,7 +102,12 @@ public final class GPT: ParameterContainer {
     /// The LM head: hidden states (…, C) → logits (…, V), sharing the token embedding when tied.
     public func head(_ hidden: Variable, _ tape: Tape) -> Variable {
         if let rows = lmHead == nil ? embeddingRows : headRows { return rows.logits(hidden, tape) }
-        return tape.matmul(hidden, lmHead ?? tokenEmbedding, transposeB: true)              // (…, V)
+        if let quantizedHead { return quantizedHead.product(hidden, bias: nil, tape) }
+        let table = lmHead ?? tokenEmbedding
+        if let fakeQuantizedHead {
+            return tape.matmul(hidden, tape.fakeQuantize(table, scheme: fakeQuantizedHead), transposeB: true)
+        }
+        return tape.matmul(hidden, table, transposeB: true)              // (…, V)
     }
 
     /// Logits (B, T, V) for token ids (B, T); the arguments are those of `hiddenStates`. With
@@ -131,7 +141,7 @@ public final class GPT: ParameterContainer {
             config.positions == .learned { all.append((positionEmbedding.name, positionEmbedding)) }
         for block in blocks { all += block.namedParameters }
         all += finalNorm.namedParameters
-        if let lmHead { all.append((lmHead.name, lmHead)) }
+        if let lmHead, quantizedHead == nil { all.append((lmHead.name, lmHead)) }
         for rows in [embeddingRows, headRows].compactMap({ $0 }) { all.append((rows.rows.name, rows.rows)) }
         return all
     }

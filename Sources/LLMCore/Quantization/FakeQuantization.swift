@@ -63,7 +63,8 @@ public final class FakeQuantizedWeight: LinearWeight {
 }
 
 extension GPT {
-    /// Puts fake quantization on every dense linear layer not in `keep` (for QAT); returns their names.
+    /// Puts fake quantization on every dense linear layer not in `keep`, and on the head unless `keep` holds
+    /// "lm_head" — the same choice `quantize` makes — for QAT; returns their names.
     @discardableResult
     public func fakeQuantize(_ scheme: QuantizationScheme, keep: Set<String> = []) throws -> [String] {
         var done: [String] = []
@@ -72,11 +73,17 @@ extension GPT {
             layer.weight = try FakeQuantizedWeight(dense, scheme: scheme)
             done.append(layer.name)
         }
+        if !keep.contains(Self.headName), quantizedHead == nil, embeddingRows == nil, headRows == nil {
+            _ = try scheme.blockSize(columns: config.embeddingSize)
+            fakeQuantizedHead = scheme
+            done.append(Self.headName)
+        }
         return done
     }
 
     /// Takes fake quantization off again (the Float32 weights, as trained) — then `quantize` for the real thing.
     public func removeFakeQuantization() {
         for layer in linearLayers { if let fake = layer.weight as? FakeQuantizedWeight { layer.weight = fake.inner } }
+        fakeQuantizedHead = nil
     }
 }

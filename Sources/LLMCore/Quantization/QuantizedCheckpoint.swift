@@ -18,12 +18,12 @@ enum QuantizedCheckpoint {
     static func tensors(of model: GPT) throws -> ([StoredTensor], [String: String]) {
         var stored = try model.namedParameters.filter { !LoRAAdapter.isAdapterTensor($0.0) }
             .map { try StoredTensor(name: $0.0, $0.1.value) }
-        let layers = model.quantizedLayers
+        let layers = model.quantizedMatrices
         guard let first = layers.first else { return (stored, [:]) }
-        var metadata = [metadataKey: first.1.matrix.scheme.description]
+        var metadata = [metadataKey: first.weight.matrix.scheme.description]
         for (layer, weight) in layers {
             let m = weight.matrix
-            if m.scheme != first.1.matrix.scheme { metadata["\(metadataKey).\(layer.name)"] = m.scheme.description }
+            if m.scheme != first.weight.matrix.scheme { metadata["\(metadataKey).\(layer)"] = m.scheme.description }
             let dtype: DType = m.scheme.bits == 8 && m.scheme.symmetric ? .I8 : .U8
             stored.append(try StoredTensor(name: weight.name, dtype: dtype, shape: [m.rows, m.rowBytes],
                                            bytes: m.quants))
@@ -45,11 +45,13 @@ enum QuantizedCheckpoint {
     /// naming the tensor.
     static func matrices(in file: SafetensorsFile, config: GPTConfig) throws -> [String: QuantizedMatrix] {
         guard let defaultName = file.metadata[metadataKey] else { return [:] }
-        let shapes = Dictionary(config.parameterShapes, uniquingKeysWith: { a, _ in a })
+        var shapes = Dictionary(config.parameterShapes, uniquingKeysWith: { a, _ in a })
+        shapes[GPT.headName + ".weight"] = [config.vocabularySize, config.embeddingSize]   // also when tied
         var out: [String: QuantizedMatrix] = [:]
         for entry in file.entries where entry.name.hasSuffix(".weight_scale") {
             let name = String(entry.name.dropLast("_scale".count)), layer = String(name.dropLast(".weight".count))
-            guard let shape = shapes[name], shape.count == 2, name.hasPrefix("blocks.") else {
+            guard let shape = shapes[name], shape.count == 2,
+                  name.hasPrefix("blocks.") || layer == GPT.headName else {
                 throw CheckpointError(path: file.path, tensor: entry.name,
                                       reason: "is not the scale of a linear layer of this model")
             }

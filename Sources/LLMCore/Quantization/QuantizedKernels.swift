@@ -8,12 +8,16 @@
 // is where the speed comes from. `multiplyInt8` also quantizes the activations, per block and row, to int8
 // (as llama2.c's runq.c and llama.cpp's Q8_0 activations do) and sums q_w·q_x in int32, scaling once per
 // block: fewer float operations, one more rounding.
-// Each output row is independent, so the two cores split the rows of W.
+// Each output row is independent, so the two cores split the rows of W, on the spinning worker pool.
 
 extension QuantizedMatrix {
     /// Rows of x below this go through the kernels (decoding, a few-row prefill); more rows dequantize W once
     /// and use sgemm, which is then faster.
     public static let kernelRowLimit = 8
+
+    /// Rows of W per task (about 32 K numbers): decoding's loops are short and many, so they run on the
+    /// spinning worker pool (`fineGrained`), as the Float32 matrix-vector product does.
+    var minimumRows: Int { max(1, 32_768 / max(columns, 1)) }
 
     /// y (m, rows) = x (m, columns) · Wᵀ, dequantizing on the fly: each row of W is expanded into a small
     /// Float32 buffer that stays in the L1 cache ((q − z)·d, a loop the compiler vectorizes), then dotted with
@@ -22,7 +26,7 @@ extension QuantizedMatrix {
         quants.withUnsafeBufferPointer { q in
             steps.withUnsafeBufferPointer { d in
                 let base = q.baseAddress!, scale = d.baseAddress!
-                Parallel.forEach(rows, minimumPerWorker: max(1, 32_768 / max(columns, 1))) { outputs in
+                Parallel.forEach(rows, minimumPerWorker: minimumRows, fineGrained: true) { outputs in
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: columns) { buffer in
                         let row = buffer.baseAddress!
                         for o in outputs {
@@ -89,7 +93,7 @@ extension QuantizedMatrix {
             quants.withUnsafeBufferPointer { q in
                 let xBase = xqp.baseAddress!
                 let signedLevels = UnsafeRawPointer(q.baseAddress!).assumingMemoryBound(to: Int8.self)
-                Parallel.forEach(rows, minimumPerWorker: max(1, 32_768 / max(columns, 1))) { outputs in
+                Parallel.forEach(rows, minimumPerWorker: minimumRows, fineGrained: true) { outputs in
                     withUnsafeTemporaryAllocation(of: Int8.self, capacity: columns) { buffer in
                         let unpacked = buffer.baseAddress!
                         for o in outputs {
@@ -112,7 +116,11 @@ extension QuantizedMatrix {
                                 for b in 0..<blocksPerRow {
                                     let ws = w + b * blockSize, xs = xBase + r * columns + b * blockSize
                                     var acc: Int32 = 0
-                                    for j in 0..<blockSize { acc &+= Int32(ws[j]) &* Int32(xs[j]) }
+                                    if blockSize == 32 {                 // a fixed trip count: fully unrolled
+                                        for j in 0..<32 { acc &+= Int32(ws[j]) &* Int32(xs[j]) }
+                                    } else {
+                                        for j in 0..<blockSize { acc &+= Int32(ws[j]) &* Int32(xs[j]) }
+                                    }
                                     total += steps[o * blocksPerRow + b] * xd[r * blocksPerRow + b] * Float(acc)
                                 }
                                 y[r * rows + o] = total

@@ -64,7 +64,11 @@ public final class QuantizedWeight: LinearWeight {
 }
 
 extension GPT {
-    /// Replaces the weight of every linear layer whose name is not in `keep` with its quantized form;
+    /// The name `keep` uses for the LM head.
+    public static let headName = "lm_head"
+
+    /// Replaces the weight of every linear layer whose name is not in `keep` with its quantized form, and the
+    /// LM head too unless `keep` holds "lm_head" (a head with Chapter 06's trainable rows stays Float32);
     /// returns the names quantized. A layer already quantized (or carrying an adapter) is left alone.
     @discardableResult
     public func quantize(_ scheme: QuantizationScheme, keep: Set<String> = [], int8Activations: Bool = false)
@@ -76,11 +80,27 @@ extension GPT {
                                            name: dense.matrix.name, int8Activations: int8Activations)
             done.append(layer.name)
         }
+        if !keep.contains(Self.headName), quantizedHead == nil, embeddingRows == nil, headRows == nil {
+            let table = lmHead ?? tokenEmbedding
+            quantizedHead = QuantizedWeight(try QuantizedMatrix(quantizing: table.value, scheme: scheme),
+                                            name: Self.headName + ".weight", int8Activations: int8Activations)
+            done.append(Self.headName)
+        }
         return done
     }
 
-    /// The quantized layers and their matrices.
+    /// The quantized layers and their matrices (the blocks' linear layers; the head is `quantizedHead`).
     public var quantizedLayers: [(Linear, QuantizedWeight)] {
         linearLayers.compactMap { layer in (layer.weight as? QuantizedWeight).map { (layer, $0) } }
+    }
+
+    /// Every quantized matrix by layer name, the head ("lm_head") last: what a checkpoint stores.
+    public var quantizedMatrices: [(name: String, weight: QuantizedWeight)] {
+        quantizedLayers.map { ($0.0.name, $0.1) } + (quantizedHead.map { [(Self.headName, $0)] } ?? [])
+    }
+
+    /// Sets the kernels of every quantized matrix to int8 activations (or back to Float32 ones).
+    public func useInt8Activations(_ on: Bool) {
+        for (_, weight) in quantizedMatrices { weight.int8Activations = on }
     }
 }
