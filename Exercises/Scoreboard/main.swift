@@ -34,6 +34,7 @@ let totals = [
     scoreboard(Chapter04Checks.chapter, Chapter04Checks.all, Chapter04()),
     scoreboard(Chapter05Checks.chapter, Chapter05Checks.all, Chapter05()),
     scoreboard(Chapter06Checks.chapter, Chapter06Checks.all, Chapter06()),
+    scoreboard(Chapter07Checks.chapter, Chapter07Checks.all, Chapter07()),
     scoreboard(Chapter08Checks.chapter, Chapter08Checks.all, Chapter08()),
 ]
 let solved = totals.reduce(0) { $0 + $1.solved }, total = totals.reduce(0) { $0 + $1.total }

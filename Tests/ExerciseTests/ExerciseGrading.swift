@@ -34,6 +34,7 @@ let allExercises: [GradedExercise] =
     + graded(Chapter04Checks.chapter, Chapter04Checks.all, solution: Chapter04Solution(), decoy: Chapter04Decoy(), stub: Chapter04())
     + graded(Chapter05Checks.chapter, Chapter05Checks.all, solution: Chapter05Solution(), decoy: Chapter05Decoy(), stub: Chapter05())
     + graded(Chapter06Checks.chapter, Chapter06Checks.all, solution: Chapter06Solution(), decoy: Chapter06Decoy(), stub: Chapter06())
+    + graded(Chapter07Checks.chapter, Chapter07Checks.all, solution: Chapter07Solution(), decoy: Chapter07Decoy(), stub: Chapter07())
     + graded(Chapter08Checks.chapter, Chapter08Checks.all, solution: Chapter08Solution(), decoy: Chapter08Decoy(), stub: Chapter08())
 
 @Suite("Exercises")

@@ -211,7 +211,7 @@ public struct QuantizedMatrix: Sendable, Equatable {
     }
 
     /// The integer levels of row `row` (unpacked, before subtracting z).
-    func levels(row: Int) -> [Int] {
+    public func levels(row: Int) -> [Int] {
         let base = row * rowBytes
         if scheme.bits == 8 {
             return (0..<columns).map {
