@@ -17,7 +17,7 @@ let fast: [SwiftSetting] = [
 /// Tests/ChapterTests/ChapterListTests.swift fails when this list, the folders, the Makefile, the smoke
 /// tests or the README disagree.
 let chapters = [("00", "Tensors"), ("01", "Tokenizer"), ("02", "Attention"), ("03", "Transformer"),
-                ("04", "Pretraining"), ("05", "SFT"), ("06", "LoRA"), ("08", "Sampling")]
+                ("04", "Pretraining"), ("05", "SFT"), ("06", "LoRA"), ("07", "Quantization"), ("08", "Sampling")]
 let chapterTargets = chapters.map { "Ch\($0.0)\($0.1)" }
 
 let package = Package(

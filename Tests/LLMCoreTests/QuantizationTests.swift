@@ -9,7 +9,8 @@ import Testing
 @Suite("Quantization")
 struct QuantizationTests {
     static let schemes: [QuantizationScheme] = [
-        .q8_0, .q4_0, QuantizationScheme(bits: 8, granularity: .channel), QuantizationScheme(bits: 8, granularity: .tensor),
+        .q8_0, .q4_0, QuantizationScheme(bits: 8, granularity: .channel),
+        QuantizationScheme(bits: 8, granularity: .tensor),
         QuantizationScheme(bits: 8, granularity: .group(64)), QuantizationScheme(bits: 4, granularity: .group(128)),
         QuantizationScheme(bits: 4, granularity: .group(64)), QuantizationScheme(bits: 8, symmetric: false,
                                                                                  granularity: .group(32)),
@@ -107,7 +108,9 @@ struct QuantizationTests {
         let (rows, columns) = (w.shape[0], w.shape[1])
         let ws = w.scalars
         return (0..<m).flatMap { r in
-            (0..<rows).map { o in (0..<columns).reduce(0.0) { $0 + Double(x[r * columns + $1]) * Double(ws[o * columns + $1]) } }
+            (0..<rows).map { o in
+                (0..<columns).reduce(0.0) { $0 + Double(x[r * columns + $1]) * Double(ws[o * columns + $1]) }
+            }
         }
     }
 
@@ -123,8 +126,9 @@ struct QuantizationTests {
                 let expected = reference(x, dequantized, m: m)
                 let scale = expected.map(abs).max() ?? 1
                 var y = [Float](repeating: 0, count: m * 24)
-                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { q.multiply(xp.baseAddress!, m: m,
-                                                                                                into: $0.baseAddress!) } }
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { q.multiply(xp.baseAddress!, m: m, into: $0.baseAddress!) }
+                }
                 let worst = zip(y, expected).map { abs(Double($0) - $1) }.max() ?? 0
                 #expect(worst <= 1e-5 * scale, "\(scheme), m = \(m): max |Δ| \(worst) of \(scale)")
                 guard q.supportsInt8Activations else { continue }
@@ -301,5 +305,60 @@ struct FakeQuantizationTests {
             let scale = fake.map(abs).max() ?? 1
             #expect(zip(fake, real).allSatisfy { abs($0 - $1) <= 1e-4 * scale })
         }
+    }
+}
+
+@Suite("Quantization quality")
+struct QuantizationQualityTests {
+    @Test("KL is 0 for a model against itself, positive against its int4 copy, and equals a hand computation")
+    func kl() throws {
+        let m = try GPT(.llamaStyle(vocabularySize: 32, contextLength: 8, layers: 1, heads: 2, kvHeads: 1,
+                                    embeddingSize: 32), seed: 5)
+        let batch = TokenBatch(inputs: [[1, 2, 3, 4]], targets: [2, 3, TokenBatch.ignoreIndex, 5])
+        #expect(QuantizationQuality.meanKL(reference: m, model: m, batches: [batch]) == 0)
+        let q = try m.copy()
+        try q.quantize(.q4_0)
+        let measured = QuantizationQuality.meanKL(reference: m, model: q, batches: [batch])
+        let p = m(batch.inputs, .inference).value.scalars, r = q(batch.inputs, .inference).value.scalars
+        var expected = 0.0
+        for row in [0, 1, 3] {                                           // position 2 is not scored
+            let a = Array(p[(row * 32)..<((row + 1) * 32)]).map(Double.init)
+            let b = Array(r[(row * 32)..<((row + 1) * 32)]).map(Double.init)
+            let za = log(a.map(exp).reduce(0, +)), zb = log(b.map(exp).reduce(0, +))
+            expected += zip(a, b).map { exp($0 - za) * (($0 - za) - ($1 - zb)) }.reduce(0, +)
+        }
+        expected /= 3
+        #expect(measured > 0 && abs(measured - expected) <= 1e-6 * max(expected, 1e-12) + 1e-9,
+                "\(measured) vs \(expected)")
+    }
+
+    @Test("roundToGrid at 8 bits per channel is int8-channel but for the fp16 step; every width stays within d/2")
+    func grid() throws {
+        var g = SeededGenerator(seed: 8)
+        let w = Tensor.randomNormal([4, 64], using: &g)
+        let rounded = try QuantizationQuality.roundToGrid(w, bits: 8, group: 64)
+        let core = try QuantizedMatrix(quantizing: w, scheme: QuantizationScheme(bits: 8, granularity: .channel))
+        // The core stores d in fp16 (a relative change below 2⁻¹¹), which moves a value sitting near a rounding
+        // boundary to the next level: at most one step apart, and rarely.
+        var differing = 0
+        for row in 0..<4 {
+            let step = w.scalars[(row * 64)..<((row + 1) * 64)].map(abs).max()! / 127
+            let levels = core.levels(row: row)
+            for c in 0..<64 {
+                let mine = Int((rounded.scalars[row * 64 + c] / step).rounded())
+                #expect(abs(mine - levels[c]) <= 1, "row \(row), column \(c): level \(mine) vs \(levels[c])")
+                if mine != levels[c] { differing += 1 }
+            }
+        }
+        #expect(differing <= 8, "\(differing) of 256 levels differ")
+        for bits in [2, 3, 5] {
+            let r = try QuantizationQuality.roundToGrid(w, bits: bits, group: 32)
+            let top = Float((1 << (bits - 1)) - 1)
+            for start in stride(from: 0, to: 256, by: 32) {
+                let step = w.scalars[start..<(start + 32)].map(abs).max()! / top
+                for i in start..<(start + 32) { #expect(abs(r.scalars[i] - w.scalars[i]) <= step / 2 + 1e-6) }
+            }
+        }
+        #expect(throws: CourseError.self) { try QuantizationQuality.roundToGrid(w, bits: 4, group: 48) }
     }
 }

@@ -80,6 +80,8 @@ public enum Format {
         }
         return value < 0 ? "-" + out : out
     }
+    /// Bytes as "12.34 MB" (10⁶ bytes).
+    public static func megabytes(_ bytes: Int) -> String { String(format: "%.2f MB", Double(bytes) / 1e6) }
     /// Seconds as "12.3 s", "4 min 05 s".
     public static func duration(_ seconds: Double) -> String {
         if !seconds.isFinite { return "–" }
