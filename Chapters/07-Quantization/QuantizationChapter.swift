@@ -210,7 +210,9 @@ struct QuantizationLesson {
     //: A weight matrix of the base model: bell-shaped around zero, with a few weights far out in the
     //: tails. The first plot is its histogram in Float32, the second the same weights after int4 with groups
     //: of 32 — sixteen levels per group, but every group has its own step, so over the whole matrix the
-    //: values still spread out smoothly instead of piling onto 16 spikes. The table gives the numbers a
+    //: values still spread out instead of piling onto 16 spikes. Except at zero: every weight within half a
+    //: step of it becomes exactly 0 (the tall middle bar, with holes beside it) — int4 erases the smallest
+    //: weights of each group. The table gives the numbers a
     //: grid cares about: the largest |w| against the typical one (the ratio is what absmax wastes: a grid
     //: stretched to the largest weight has few levels left for the bulk).
     func histograms() throws {
@@ -223,7 +225,7 @@ struct QuantizationLesson {
                                     title: "Weights of \(middle.name) (Float32)", xLabel: "w"),
                          as: "weights-histogram")
         try chapter.plot(.histogram(int4.scalars.map(Double.init), bins: 80,
-                                    title: "The same weights after int4-g32 (Q4_0), read back", xLabel: "w"),
+                                    title: "The same weights after int4-g32, read back", xLabel: "w"),
                          as: "weights-int4")
         var rows: [[String]] = []
         for layer in layers.prefix(min(layers.count, 5)) {
