@@ -86,6 +86,31 @@ extension QuantizedMatrix {
                 }
             }
         }
+        // Σ_j q_x,j per block of each row: Q4_0's −8 is then applied once per block, Σ(q − 8)·x = Σq·x − 8·Σx.
+        var xSums = [Int32](repeating: 0, count: m * blocksPerRow)
+        for r in 0..<m {
+            for b in 0..<blocksPerRow {
+                var sum: Int32 = 0
+                for j in 0..<blockSize { sum &+= Int32(xq[r * columns + b * blockSize + j]) }
+                xSums[r * blocksPerRow + b] = sum
+            }
+        }
+        let (xScales, xTotals) = (xd, xSums)
+        /// One row of a Q4_0 matrix against one int8 row of x: per block, Σ lo·x_j + hi·x_{j+16} over its 16
+        /// bytes (a fixed trip count the compiler unrolls and vectorizes), minus 8·Σx, times d·d_x.
+        func q4Dot(_ bytes: UnsafePointer<UInt8>, scales: Int, xq: UnsafePointer<Int8>, xd: Int) -> Float {
+            var total: Float = 0
+            for b in 0..<blocksPerRow {
+                let source = bytes + b * 16, xs = xq + b * 32
+                var acc: Int32 = 0
+                for j in 0..<16 {
+                    acc &+= Int32(source[j] & 0x0F) &* Int32(xs[j]) &+ Int32(source[j] >> 4) &* Int32(xs[j + 16])
+                }
+                acc &-= 8 &* xTotals[xd + b]
+                total += steps[scales + b] * xScales[xd + b] * Float(acc)
+            }
+            return total
+        }
         // Per row of W: its levels as Int8 (int4: q − 8, unpacked into a small buffer), then plain integer
         // loops — Σ Int32(w)·Int32(x) is associative, so the compiler vectorizes it (widening multiply-adds).
         let int4 = scheme.bits == 4
@@ -97,6 +122,14 @@ extension QuantizedMatrix {
                     withUnsafeTemporaryAllocation(of: Int8.self, capacity: columns) { buffer in
                         let unpacked = buffer.baseAddress!
                         for o in outputs {
+                            if int4 && blockSize == 32 {                 // Q4_0: straight from the nibbles
+                                let bytes = q.baseAddress! + o * rowBytes
+                                for r in 0..<m {
+                                    y[r * rows + o] = q4Dot(bytes, scales: o * blocksPerRow,
+                                                            xq: xBase + r * columns, xd: r * blocksPerRow)
+                                }
+                                continue
+                            }
                             let w: UnsafePointer<Int8>
                             if int4 {
                                 let bytes = q.baseAddress! + o * rowBytes, half = blockSize / 2
