@@ -296,12 +296,12 @@ extension QuantizationLesson {
     //:
     //: Then the honest part. The course chat model reads under 10 MB per token — it lives in the processor's
     //: caches, where the Float32 path is not waiting for memory and the integer kernels' extra work (widening,
-    //: a scale per 32 numbers) is not repaid: here they are no faster than Float32 (the second table, from 7.6's
-    //: measurements), int4 with groups of 32 slowest. On a model that
+    //: a scale per 32 numbers) is not repaid: here they run at about Float32's speed (the second table, from 7.6's
+    //: measurements: within about 10 % either way), int4 with groups of 32 slowest. On a model that
     //: does not fit — the 6-layer, 384-wide llama shape of `llm bench --only quantized`, 49 MB in Float32 —
-    //: int8 weights with int8 activations decode about 1.6–1.75× faster than Float32 on 2 threads in this
-    //: machine's runs, and int4 about 1.1–1.3×: our int4 kernel spends more time unpacking nibbles than it
-    //: saves in bytes, the next thing to make faster.
+    //: int8 and int4-g32 weights with int8 activations decode about 1.65× faster than Float32 on 2 threads
+    //: and 2.2–2.35× on one in this machine's runs. With Float32 activations int4 is no faster than Float32:
+    //: that kernel widens the nibbles one by one, the next thing to make faster.
     func kernels(_ table: [Measured]) throws {
         Console.section("7.8 The kernels: why fewer bytes are faster")
         guard let layer = chat.linearLayers.first, let w = layer.denseMatrix?.value else { return }

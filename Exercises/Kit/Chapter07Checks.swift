@@ -4,8 +4,9 @@ import Foundation
 import LLMCore
 
 public protocol Chapter07Exercises: Sendable {
-    /// 07.1 — Symmetric absmax int8 of one row: the step d = max|w| / 127 rounded to fp16 (as files store it)
-    /// and the levels q = round(w / d) clamped to ±127 (all zeros when the row is); `dequantize` gives q·d.
+    /// 07.1 — Symmetric absmax int8 of one row: d = max|w| / 127, the levels q = round(w / d) with d in Float32,
+    /// clamped to ±127 (all zeros when the row is), and the step returned as the file stores it, fp16(d) — what
+    /// llama.cpp's Q8_0 does. `dequantize` gives q·step.
     func absmaxQuantize(_ row: [Float]) throws -> (levels: [Int], step: Float)
     func dequantize(levels: [Int], step: Float) throws -> [Float]
 
@@ -13,10 +14,10 @@ public protocol Chapter07Exercises: Sendable {
     /// in its low nibble and level j + 16 in its high nibble.
     func packNibbles(_ levels: [Int]) throws -> [UInt8]
 
-    /// 07.3 — Fake quantization of one Q4_0 block of 32 weights, forward and backward: d = m / −8 (in fp16) with
-    /// m the weight of largest magnitude (sign kept), q = min(15, ⌊w/d + 8.5⌋), ŵ = (q − 8)·d; the straight-through
-    /// gradient ∂L/∂w = ∂L/∂ŵ where w was not clipped (0 ≤ w/d + 8.5 ≤ 16: within half a step of the grid
-    /// [−8·d, 7·d]) and 0 where it was. Returns ŵ and ∂L/∂w for the upstream gradient `grad`.
+    /// 07.3 — Fake quantization of one Q4_0 block of 32 weights, forward and backward: d = m / −8 with m the
+    /// weight of largest magnitude (sign kept), q = min(15, ⌊w/d + 8.5⌋), ŵ = (q − 8)·fp16(d); the straight-through
+    /// gradient ∂L/∂w = ∂L/∂ŵ where w was not clipped (within half a step of the grid [−8·d, 7·d], d as
+    /// stored) and 0 where it was. Returns ŵ and ∂L/∂w for the upstream gradient `grad`.
     func fakeQuantize(_ block: [Float], grad: [Float]) throws -> (values: [Float], gradient: [Float])
 }
 
@@ -40,7 +41,7 @@ public enum Chapter07Checks {
                 let answer = try solution.absmaxQuantize(values)
                 try require(answer.levels == expected, "levels of \(values.prefix(6))…: expected " +
                             "\(expected.prefix(8))…, got \(answer.levels.prefix(8))…")
-                try require(answer.step == step, "step: expected \(step), got \(answer.step) (d is stored in fp16: " +
+                try require(answer.step == step, "step: expected \(step), got \(answer.step) (the step as stored: " +
                             "Float(Float16(max|w| / 127)))")
                 let back = try solution.dequantize(levels: expected, step: step)
                 try requireClose(back, matrix.dequantized().scalars, tolerance: 1e-6, "dequantized row")

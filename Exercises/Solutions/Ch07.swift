@@ -6,11 +6,10 @@ public struct Chapter07Solution: Chapter07Exercises {
     public init() {}
 
     public func absmaxQuantize(_ row: [Float]) throws -> (levels: [Int], step: Float) {
-        let largest = row.map(abs).max() ?? 0
-        let step = Float(Float16(largest / 127))                    // stored as fp16, like the file's scales
-        let inverse: Float = step == 0 ? 0 : 1 / step
+        let d = (row.map(abs).max() ?? 0) / 127
+        let inverse: Float = d == 0 ? 0 : 1 / d                      // the levels from d in Float32 …
         let levels = row.map { max(-127, min(127, Int(($0 * inverse).rounded()))) }
-        return (levels, step)
+        return (levels, Float(Float16(d)))                           // … and d stored in fp16, as llama.cpp does
     }
 
     public func dequantize(levels: [Int], step: Float) throws -> [Float] {
@@ -24,14 +23,15 @@ public struct Chapter07Solution: Chapter07Exercises {
 
     public func fakeQuantize(_ block: [Float], grad: [Float]) throws -> (values: [Float], gradient: [Float]) {
         let extreme = block.reduce(Float(0)) { abs($1) > abs($0) ? $1 : $0 }
-        let d = Float(Float16(extreme / -8))                          // fp16, as Q4_0 stores it
+        let d = extreme / -8, stored = Float(Float16(d))             // levels from d, values from fp16(d)
         let inverse: Float = d == 0 ? 0 : 1 / d
         var values: [Float] = [], gradient: [Float] = []
         for (w, g) in zip(block, grad) {
-            let raw = w * inverse + 8.5                              // the level before clamping, + ½
-            let q = min(15, max(0, Int(raw.rounded(.down))))
-            values.append(Float(q - 8) * d)
-            gradient.append(raw >= 0 && raw <= 16 ? g : 0)           // inside [−8, 7]·d, half a step of slack
+            let q = min(15, max(0, Int((w * inverse + 8.5).rounded(.down))))
+            values.append(Float(q - 8) * stored)
+            // Inside the grid [−8, 7]·d (as stored) with half a step of slack; clipped weights get no gradient.
+            let (low, high) = (min(-8.5 * stored, 7.5 * stored), max(-8.5 * stored, 7.5 * stored))
+            gradient.append(w >= low && w <= high ? g : 0)
         }
         return (values, gradient)
     }

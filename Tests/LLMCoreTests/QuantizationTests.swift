@@ -34,7 +34,7 @@ struct QuantizationTests {
             throws: { "\($0)".contains("64") && "\($0)".contains("96") }
     }
 
-    @Test("every element is within half a step of the original (inside the grid; clipped outside)")
+    @Test("every element is within half a step of the original, up to d's fp16 rounding (clipped outside)")
     func errorBounds() throws {
         let w = matrix(6, 128, seed: 2)
         for scheme in Self.schemes {
@@ -49,7 +49,11 @@ struct QuantizationTests {
                     : [(0 - z) * signed, (top - z) * signed]
                 let (low, high) = (ends.min()!, ends.max()!)
                 let clipped = min(max(original, low), high)
-                #expect(abs(clipped - approx) <= d / 2 * 1.0001 + 1e-7 && abs(original - clipped) <= d,
+                // Half a step — plus, for the symmetric (GGUF) schemes, which round with d in Float32 and store
+                // it in fp16 as llama.cpp does, |q − z| times the fp16 rounding of d (at most 2⁻¹¹·d).
+                let levelsAway = q.scheme.symmetric ? Float(q.scheme.bits == 8 ? 127 : 8) : 0
+                let bound = d / 2 * 1.0001 + levelsAway * d / 2048 + 1e-7
+                #expect(abs(clipped - approx) <= bound && abs(original - clipped) <= d,
                         "\(scheme) element \(i): \(original) → \(approx), step \(d)")
             }
             let stats = QuantizationError(original: w, approximation: q.dequantized())
@@ -150,6 +154,27 @@ struct QuantizationTests {
                 let worst8 = zip(y8, expectedInt8).map { abs(Double($0) - $1) }.max() ?? 0
                 #expect(worst8 <= 1e-4 * scale, "\(scheme) int8 activations, m = \(m): max |Δ| \(worst8)")
             }
+        }
+    }
+}
+
+@Suite("Quantization against llama.cpp's gguf package")
+struct GGUFOracleTests {
+    @Test("our Q8_0 and Q4_0 blocks are the bytes gguf.quants writes for the same matrix (skips without gguf)")
+    func sameBytes() throws {
+        var g = SeededGenerator(seed: 15)
+        var w = Tensor.randomNormal([6, 128], standardDeviation: 0.05, using: &g)
+        w.withUnsafeMutableBufferPointer { v in v[7] = 0.9; v[200] = -1.2; for i in 256..<288 { v[i] = 0 } }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-\(UUID().uuidString).f32")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try w.scalars.withUnsafeBytes { try Data($0).write(to: file) }
+        guard let out = try runPythonFixture("gguf_quantize.py", [file.path, "6", "128"], needs: "gguf") else { return }
+        let lines = String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
+        try #require(lines.count == 2)
+        for (line, scheme) in zip(lines, [QuantizationScheme.q8_0, .q4_0]) {
+            let ours = try #require(try QuantizedMatrix(quantizing: w, scheme: scheme).ggufBlocks())
+            let hex = ours.map { String(format: "%02x", $0) }.joined()
+            #expect(hex == line, "\(scheme): first difference at byte \(zip(hex, line).prefix { $0 == $1 }.count / 2)")
         }
     }
 }

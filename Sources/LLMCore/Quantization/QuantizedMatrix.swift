@@ -147,16 +147,17 @@ public struct QuantizedMatrix: Sendable, Equatable {
         var scales: [UInt16] = [], zeros: [UInt8] = []
         scales.reserveCapacity(rows * columns / block)
         // Per-tensor: one block grid over the whole matrix, so every row's d (and z) is the same.
-        let tensorWide: (d: UInt16, z: UInt8)? = scheme.granularity == .tensor
+        let tensorWide: (d: UInt16, z: UInt8, step: Float)? = scheme.granularity == .tensor
             ? Self.blockParameters(values[...], scheme) : nil
         let rowBytes = scheme.bits == 8 ? columns : columns / 2
         for row in 0..<rows {
             for start in stride(from: 0, to: columns, by: block) {
                 let slice = values[(row * columns + start)..<(row * columns + start + block)]
-                let (dBits, z) = tensorWide ?? Self.blockParameters(slice, scheme)
+                let (dBits, z, d) = tensorWide ?? Self.blockParameters(slice, scheme)
                 scales.append(dBits)
                 if !scheme.symmetric { zeros.append(z) }
-                let d = HalfFloat.float(fromHalf: dBits)
+                // The levels use d in Float32 and the file stores it in fp16, as llama.cpp's quantizers do
+                // (so our Q8_0 / Q4_0 bytes are theirs; the test against the gguf package checks it).
                 let inverse: Float = d == 0 ? 0 : 1 / d
                 let offset = row * rowBytes + (scheme.bits == 8 ? start : start / 2)
                 for (j, value) in slice.enumerated() {
@@ -174,16 +175,17 @@ public struct QuantizedMatrix: Sendable, Equatable {
         try self.init(rows: rows, columns: columns, scheme: scheme, quants: quants, scales: scales, zeros: zeros)
     }
 
-    /// d (fp16 bits) and z for one block of numbers.
-    static func blockParameters(_ block: ArraySlice<Float>, _ scheme: QuantizationScheme) -> (UInt16, UInt8) {
+    /// d (fp16 bits), z, and the d the levels are computed with for one block of numbers: Float32 for the
+    /// symmetric (GGUF) schemes, the stored fp16 value for asymmetric ones (whose z is fitted to it).
+    static func blockParameters(_ block: ArraySlice<Float>, _ scheme: QuantizationScheme) -> (UInt16, UInt8, Float) {
         if scheme.symmetric {
             if scheme.bits == 8 {
-                let largest = block.reduce(Float(0)) { max($0, abs($1)) }
-                return (HalfFloat.half(fromFloat: largest / 127), 0)
+                let d = block.reduce(Float(0)) { max($0, abs($1)) } / 127
+                return (HalfFloat.half(fromFloat: d), 0, d)
             }
             // Q4_0: the value of largest magnitude, sign kept, lands on −8.
             let extreme = block.reduce(Float(0)) { abs($1) > abs($0) ? $1 : $0 }
-            return (HalfFloat.half(fromFloat: extreme / -8), 8)
+            return (HalfFloat.half(fromFloat: extreme / -8), 8, extreme / -8)
         }
         // Asymmetric: the grid 0…levels spans [min(block, 0), max(block, 0)] (zero stays exact).
         let low = min(block.min() ?? 0, 0), high = max(block.max() ?? 0, 0)
@@ -191,7 +193,7 @@ public struct QuantizedMatrix: Sendable, Equatable {
         let dBits = HalfFloat.half(fromFloat: d)
         let dStored = HalfFloat.float(fromHalf: dBits)
         let z = dStored == 0 ? 0 : Int((-low / dStored).rounded())
-        return (dBits, UInt8(clamping: min(max(z, 0), scheme.levels)))
+        return (dBits, UInt8(clamping: min(max(z, 0), scheme.levels)), dStored)
     }
 
     /// The integer level of `value` (clamped to the grid).
