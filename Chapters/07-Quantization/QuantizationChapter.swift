@@ -144,13 +144,8 @@ struct QuantizationLesson {
             && (try? scheme.blockSize(columns: model.config.embeddingSize)) != nil
     }
 
-    /// Bytes one decoded token reads: Float32 weights except the embedding table (one row of it), plus every
-    /// quantized matrix.
-    func weightBytes(_ model: GPT) -> Int {
-        let table = model.quantizedHead == nil && model.lmHead == nil ? 0 : model.tokenEmbedding.value.count
-        return 4 * (model.parameters.parameterCount - table)
-            + model.quantizedMatrices.reduce(0) { $0 + $1.weight.matrix.byteCount }
-    }
+    /// Bytes one decoded token reads (`GPT.bytesReadPerToken`).
+    func weightBytes(_ model: GPT) -> Int { model.bytesReadPerToken }
 
     /// Tokens per second decoding greedily after `prompt` at `threads` (the better of two tries).
     func decodeSpeed(_ model: GPT, threads: Int, tokens: Int? = nil) throws -> Double {

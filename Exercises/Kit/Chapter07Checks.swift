@@ -15,9 +15,9 @@ public protocol Chapter07Exercises: Sendable {
     func packNibbles(_ levels: [Int]) throws -> [UInt8]
 
     /// 07.3 — Fake quantization of one Q4_0 block of 32 weights, forward and backward: d = m / −8 with m the
-    /// weight of largest magnitude (sign kept), q = min(15, ⌊w/d + 8.5⌋), ŵ = (q − 8)·fp16(d); the straight-through
-    /// gradient ∂L/∂w = ∂L/∂ŵ where w was not clipped (within half a step of the grid [−8·d, 7·d], d as
-    /// stored) and 0 where it was. Returns ŵ and ∂L/∂w for the upstream gradient `grad`.
+    /// weight of largest magnitude (sign kept), q = min(15, ⌊w/d + 8.5⌋), ŵ = (q − 8)·fp16(d); the
+    /// straight-through gradient ∂L/∂w = ∂L/∂ŵ where w was not clipped (within half a step of the grid
+    /// [−8·d, 7·d], d as stored) and 0 where it was. Returns ŵ and ∂L/∂w for the upstream gradient `grad`.
     func fakeQuantize(_ block: [Float], grad: [Float]) throws -> (values: [Float], gradient: [Float])
 }
 

@@ -62,11 +62,7 @@ extension Benchmarks {
             for (label, scheme, int8) in variants {
                 let model = try GPT(config, seed: 1)
                 if let scheme { try model.quantize(scheme, int8Activations: int8) }
-                // What one token reads: every Float32 weight and quantized matrix except the embedding table,
-                // of which a token reads one row (unless it is also the Float32 head).
-                let table = model.quantizedHead == nil && model.lmHead == nil ? 0 : model.tokenEmbedding.value.count
-                let bytes = 4 * (model.parameters.parameterCount - table)
-                    + model.quantizedMatrices.reduce(0) { $0 + $1.weight.matrix.byteCount }
+                let bytes = model.bytesReadPerToken
                 models.append((label, Generator(model: model), bytes))
             }
             let prompt = (0..<16).map { $0 % config.vocabularySize }

@@ -42,7 +42,9 @@ public enum Console {
         var widths = headers.map(\.count)
         for row in rows { for (i, cell) in row.prefix(columns).enumerated() { widths[i] = max(widths[i], cell.count) } }
         let numeric = (0..<columns).map { c in
-            !rows.isEmpty && rows.allSatisfy { row in c < row.count && Double(row[c].filter { !",%×x ".contains($0) }) != nil }
+            !rows.isEmpty && rows.allSatisfy { row in
+                c < row.count && Double(row[c].filter { !",%×x ".contains($0) }) != nil
+            }
         }
         func line(_ cells: [String]) -> String {
             "  " + (0..<columns).map { i in

@@ -41,8 +41,8 @@ public enum QuantizationQuality {
     }
 
     /// Symmetric absmax rounding of each group of `group` numbers of every row to `bits` bits (levels
-    /// −(2^(bits−1) − 1) … 2^(bits−1) − 1, step max|w| / that), returned in Float32: what any bit width does to
-    /// the weights, without a storage format for it (Chapter 07's sweep over bits).
+    /// −(2^(bits−1) − 1) … 2^(bits−1) − 1, step max|w| / that), returned in Float32: what any bit width
+    /// does to the weights, without a storage format for it (Chapter 07's sweep over bits).
     public static func roundToGrid(_ w: Tensor, bits: Int, group: Int) throws -> Tensor {
         guard w.shape.count == 2, bits >= 2, bits <= 8, group > 0, w.shape[1] % group == 0 else {
             throw CourseError.invalidValue(name: "grid", value: "\(bits) bits, groups of \(group) for \(w.shape)",

@@ -86,7 +86,8 @@ extension QuantizedMatrix {
                 }
             }
         }
-        // Σ_j q_x,j per block of each row: Q4_0's −8 is then applied once per block, Σ(q − 8)·x = Σq·x − 8·Σx.
+        // Σ_j q_x,j per block of each row: Q4_0's −8 is then applied once per block,
+        // Σ(q − 8)·x = Σq·x − 8·Σx.
         var xSums = [Int32](repeating: 0, count: m * blocksPerRow)
         for r in 0..<m {
             for b in 0..<blocksPerRow {

@@ -99,6 +99,13 @@ extension GPT {
         quantizedLayers.map { ($0.0.name, $0.1) } + (quantizedHead.map { [(Self.headName, $0)] } ?? [])
     }
 
+    /// Bytes one decoded token reads: every Float32 weight and quantized matrix except the embedding table, of
+    /// which a token reads one row (unless the table is also the Float32 head).
+    public var bytesReadPerToken: Int {
+        let table = quantizedHead == nil && lmHead == nil ? 0 : tokenEmbedding.value.count
+        return 4 * (parameters.parameterCount - table) + quantizedMatrices.reduce(0) { $0 + $1.weight.matrix.byteCount }
+    }
+
     /// Sets the kernels of every quantized matrix to int8 activations (or back to Float32 ones).
     public func useInt8Activations(_ on: Bool) {
         for (_, weight) in quantizedMatrices { weight.int8Activations = on }
