@@ -70,6 +70,7 @@ struct GenerateCommand: ParsableCommand {
         var report = "\(result.tokens.count) tokens in \(Format.duration(result.decodeSeconds)) " +
                      "(\(String(format: "%.0f", result.tokensPerSecond)) tokens/s"
         report += noCache ? ", no cache" : String(format: ", cache %.1f MB", Double(generator.cache.bytes) / 1e6)
+        if common.int8Activations { report += ", int8 activations" }
         report += "; prompt \(promptIDs.count) tokens in \(Format.duration(result.prefillSeconds))); stopped: " +
                   "\(result.finishReason.rawValue)"
         if result.truncatedPrompt > 0 { report += "; the prompt's first \(result.truncatedPrompt) tokens did not fit " +
@@ -166,6 +167,11 @@ struct ModelRunFlags: ParsableArguments {
                                "use on the checkpoint; in chat, repeat it and switch with /adapter NAME."))
     var adapters: [String] = []
 
+    @Flag(name: .customLong("int8-activations"),
+          help: ArgumentHelp("Quantize each activation row to int8 too and multiply in integers (llama2.c's " +
+                             "runq.c): faster decoding on a quantized checkpoint, at a little more error."))
+    var int8Activations = false
+
     func validate() throws {
         try ChapterOptions.validateThreads(threads)
         try requireFlag("--max-tokens", maxTokens, in: 1...1_000_000)
@@ -178,6 +184,15 @@ struct ModelRunFlags: ParsableArguments {
         Parallel.setThreads(threads ?? Parallel.defaultThreads)
         let folder = URL(fileURLWithPath: checkpoint)
         let model = try Checkpoint.load(from: folder)
+        if int8Activations {
+            if !model.quantizedMatrices.contains(where: { $0.weight.matrix.supportsInt8Activations }) {
+                let why = model.quantizedMatrices.isEmpty ? "this one is Float32" : "this one's scheme has no integer kernel"
+                throw CourseError.invalidValue(name: "--int8-activations", value: checkpoint,
+                    expected: "a checkpoint quantized with a symmetric scheme in groups of 32·k " +
+                              "(llm quantize --bits 8|4 --group 32); \(why)")
+            }
+            model.useInt8Activations(true)
+        }
         let bpe = try BPETokenizer.load(from: try findTokenizerFolder(tokenizer, near: folder))
         try requireTokenizer(bpe, fits: model)
         if LoRAAdapter.exists(in: folder) {

@@ -31,6 +31,14 @@ struct Chapter07Tests {
         let generate = try runProduct("llm", ["generate", "--checkpoint", int4, "--tokenizer", tokenizer,
                                               "--prompt", "The", "--max-tokens", "6", "--temperature", "0", "--ids"])
         #expect(generate.status == 0 && !generate.stdout.isEmpty, "\(generate.stderr)")
+        // runq.c's integer kernels on the same file: the same kind of output; a Float32 checkpoint is refused.
+        let integer = try runProduct("llm", ["generate", "--checkpoint", int4, "--tokenizer", tokenizer, "--prompt",
+                                             "The", "--max-tokens", "6", "--temperature", "0", "--int8-activations"])
+        #expect(integer.status == 0 && integer.stderr.contains("int8 activations"), "\(integer.stderr)")
+        let float = try runProduct("llm", ["generate", "--checkpoint", chat, "--tokenizer", tokenizer,
+                                           "--prompt", "The", "--int8-activations"])
+        #expect(float.status != 0 && float.stderr.contains("--int8-activations")
+                && float.stderr.contains("this one is Float32"), "\(float.stderr)")
         let chatRun = try runProduct("llm", ["chat", "--checkpoint", int4, "--tokenizer", tokenizer,
                                              "--max-tokens", "4"], input: "hello\n")
         #expect(chatRun.status == 0, "\(chatRun.stderr)")
