@@ -290,9 +290,10 @@ extension QuantizationLesson {
     //: So the kernels never expand W in memory: `QuantizedMatrix.multiply` widens each row's integers to
     //: Float32 in the L1 cache and dots them with x; `multiplyInt8` also rounds x to int8 per block (as
     //: llama2.c's runq.c and llama.cpp do) and sums the integer products exactly in Int32, scaling once per
-    //: block. Both are checked against the product with the dequantized W (the first table; the tests hold
-    //: Float32 activations to 1e-5 relative; int8 activations add their own rounding). Long prompts and
-    //: training keep Float32: with many rows, expanding W once and calling sgemm is faster.
+    //: block (on the command line: `llm generate --int8-activations`). Both are checked against the product
+    //: with the dequantized W (the first table; the tests hold Float32 activations to 1e-5 relative; int8
+    //: activations add their own rounding). Long prompts and training keep Float32: with many rows,
+    //: expanding W once and calling sgemm is faster.
     //:
     //: Then the honest part. The course chat model reads under 10 MB per token — it lives in the processor's
     //: caches, where the Float32 path is not waiting for memory and the integer kernels' extra work (widening,

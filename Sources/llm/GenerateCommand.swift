@@ -43,9 +43,9 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let (model, bpe, _) = try common.load(checkpoint)
         if let unknown = Self.unknownSpecialTokens(in: prompt, known: Set(bpe.specialTokens.keys)).first {
+            let known = bpe.specialTokens.keys.sorted().joined(separator: ", ")
             throw CourseError.invalidValue(name: "--prompt", value: "special token \(unknown)",
-                                           expected: "one of \(bpe.specialTokens.keys.sorted().joined(separator: ", ")) " +
-                                                     "(write it differently to mean plain text)")
+                                           expected: "one of \(known) (write it differently to mean plain text)")
         }
         let promptIDs = try bpe.encode(prompt, special: .allow)
         let generator = Generator(model: model)
@@ -186,7 +186,8 @@ struct ModelRunFlags: ParsableArguments {
         let model = try Checkpoint.load(from: folder)
         if int8Activations {
             if !model.quantizedMatrices.contains(where: { $0.weight.matrix.supportsInt8Activations }) {
-                let why = model.quantizedMatrices.isEmpty ? "this one is Float32" : "this one's scheme has no integer kernel"
+                let why = model.quantizedMatrices.isEmpty ? "this one is Float32"
+                                                           : "this one's scheme has no integer kernel"
                 throw CourseError.invalidValue(name: "--int8-activations", value: checkpoint,
                     expected: "a checkpoint quantized with a symmetric scheme in groups of 32·k " +
                               "(llm quantize --bits 8|4 --group 32); \(why)")
