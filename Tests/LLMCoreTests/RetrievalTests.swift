@@ -38,8 +38,11 @@ struct RetrievalRankingTests {
     func bm25Oracle() throws {
         var g = SeededGenerator(seed: 9)
         let words = (0..<12).map { "w\($0)" } + ["的", "作者"]
-        let documents = (0..<20).map { _ in (0..<(1 + g.integer(below: 15))).map { _ in words[g.integer(below: words.count)] } }
-        let queries = (0..<8).map { _ in (0..<(1 + g.integer(below: 4))).map { _ in words[g.integer(below: words.count)] } }
+        func text(upTo length: Int) -> [String] {
+            (0..<(1 + g.integer(below: length))).map { _ in words[g.integer(below: words.count)] }
+        }
+        let documents = (0..<20).map { _ in text(upTo: 15) }
+        let queries = (0..<8).map { _ in text(upTo: 4) }
         let (k1, b, epsilon) = (1.2, 0.6, 0.25)
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("bm25-oracle-\(getpid()).json")
         let payload: [String: Any] = ["documents": documents, "queries": queries, "k1": k1, "b": b, "epsilon": epsilon]
@@ -50,7 +53,8 @@ struct RetrievalRankingTests {
         #expect(theirs.count == queries.count)
         for (query, expected) in zip(queries, theirs) {
             for (ours, reference) in zip(bm25.scores(query), expected) {
-                #expect(abs(ours - reference) <= 1e-9 * max(1, abs(reference)), "query \(query): \(ours) vs \(reference)")
+                #expect(abs(ours - reference) <= 1e-9 * max(1, abs(reference)),
+                        "query \(query): \(ours) vs \(reference)")
             }
         }
     }
