@@ -60,7 +60,7 @@ struct RetrievalRankingTests {
     }
 
     @Test("cosine top-k equals a brute-force sort of the cosines")
-    func cosineTopK() {
+    func cosineTopK() throws {
         var g = SeededGenerator(seed: 4)
         let (rows, dimension) = (50, 7)
         var vectors = (0..<rows * dimension).map { _ in Float(g.normal()) }
@@ -74,12 +74,16 @@ struct RetrievalRankingTests {
         }
         let brute = (0..<rows).sorted { cosine($0) > cosine($1) }
         for k in [1, 5, 50, 80] {
-            let hits = Ranking.cosineTop(query: query, vectors: vectors, dimension: dimension, k: k)
+            let hits = try Ranking.cosineTop(query: query, vectors: vectors, dimension: dimension, k: k)
             #expect(hits.map(\.index) == Array(brute.prefix(k)))
             for hit in hits { #expect(abs(hit.score - cosine(hit.index)) < 1e-12) }
         }
-        #expect(Ranking.cosineTop(query: query, vectors: vectors, dimension: dimension, k: 50)
+        #expect(try Ranking.cosineTop(query: query, vectors: vectors, dimension: dimension, k: 50)
             .first { $0.index == 13 }?.score == 0)
+        // A query of the wrong size is an error that names both sizes.
+        #expect(throws: RetrievalError.self) {
+            try Ranking.cosineTop(query: [1, 2], vectors: vectors, dimension: dimension, k: 1)
+        }
     }
 
     @Test("reciprocal-rank fusion on a hand example")

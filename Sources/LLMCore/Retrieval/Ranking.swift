@@ -66,6 +66,11 @@ public struct BM25: Sendable {
     }
 }
 
+/// A retrieval input that does not fit, with what to do about it.
+public struct RetrievalError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+}
+
 public enum Ranking {
     /// A ranked item: its index in the collection and its score (higher is better).
     public struct Hit: Sendable, Equatable {
@@ -83,10 +88,13 @@ public enum Ranking {
     }
 
     /// Exact dense search: the `k` rows of `vectors` (each `dimension` floats, row-major) with the highest
-    /// cosine similarity to `query`. A zero vector has similarity 0 to everything.
-    public static func cosineTop(query: [Float], vectors: [Float], dimension: Int, k: Int) -> [Hit] {
-        precondition(dimension > 0 && query.count == dimension && vectors.count % dimension == 0,
-                     "cosineTop: the query and every vector need \(dimension) numbers")
+    /// cosine similarity to `query`. A zero vector has similarity 0 to everything. Throws when the sizes
+    /// disagree (a query embedded by one model against vectors stored by another).
+    public static func cosineTop(query: [Float], vectors: [Float], dimension: Int, k: Int) throws -> [Hit] {
+        guard dimension > 0, query.count == dimension, vectors.count % dimension == 0 else {
+            throw RetrievalError(description: "the query has \(query.count) numbers and the stored vectors "
+                + "\(dimension) each (\(vectors.count) in all): embed the query with the model that built the index")
+        }
         let queryNorm = norm(query[...])
         let hits = (0..<vectors.count / dimension).map { row -> Hit in
             let vector = vectors[row * dimension..<(row + 1) * dimension]
