@@ -15,7 +15,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 PREFIX ?= /usr/local
 RUN_DIR ?= runs/course
-APT_PACKAGES := libopenblas-dev libgnuplot-iostream-dev gnuplot-nox fortunes fortunes-zh xz-utils gzip
+APT_PACKAGES := libopenblas-dev libsqlite3-dev libgnuplot-iostream-dev gnuplot-nox fortunes fortunes-zh xz-utils gzip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The course order: one executable per Chapters/NN-Name folder (Package.swift lists the same; a test checks).
 CHAPTERS := $(shell ls Chapters | sed -nE "s/^([0-9]+)-.*/ch\1/p")

@@ -17,7 +17,8 @@ let fast: [SwiftSetting] = [
 /// Tests/ChapterTests/ChapterListTests.swift fails when this list, the folders, the Makefile, the smoke
 /// tests or the README disagree.
 let chapters = [("00", "Tensors"), ("01", "Tokenizer"), ("02", "Attention"), ("03", "Transformer"),
-                ("04", "Pretraining"), ("05", "SFT"), ("06", "LoRA"), ("07", "Quantization"), ("08", "Sampling")]
+                ("04", "Pretraining"), ("05", "SFT"), ("06", "LoRA"), ("07", "Quantization"), ("08", "Sampling"),
+                ("09", "RAG")]
 let chapterTargets = chapters.map { "Ch\($0.0)\($0.1)" }
 
 let package = Package(
@@ -32,6 +33,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Chapter 09's retrieval store: SQLite (FTS5, BLOB vectors, transactions) through GRDB.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // MARK: System libraries and the C++ bridge
@@ -51,19 +54,24 @@ let package = Package(
         .target(name: "LLMCore", dependencies: ["CBLAS", "CStdout"], swiftSettings: fast),
         .target(name: "LLMPlot", dependencies: ["LLMCore", "GnuplotBridge"], swiftSettings: fast),
         .target(name: "LLMBench", dependencies: ["LLMCore", "CBLAS"], swiftSettings: fast),
+        // The retrieval store of Chapter 09 (SQLite through GRDB), apart from the core: a program that only
+        // trains or generates does not link SQLite.
+        .target(name: "LLMRetrieval", dependencies: ["LLMCore", .product(name: "GRDB", package: "GRDB.swift")],
+                swiftSettings: fast),
         .target(
             name: "ChapterSupport",
             dependencies: ["LLMCore", "LLMPlot", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Chapters (one executable each: the lesson itself)
     ] + chapters.map { number, name in
-        .executableTarget(name: "Ch\(number)\(name)", dependencies: ["LLMCore", "LLMPlot", "LLMBench", "ChapterSupport"],
+        .executableTarget(name: "Ch\(number)\(name)",
+                          dependencies: ["LLMCore", "LLMPlot", "LLMBench", "LLMRetrieval", "ChapterSupport"],
                           path: "Chapters/\(number)-\(name)")
     } + [
         // MARK: The practitioner's command line
         .executableTarget(
             name: "llm",
-            dependencies: ["LLMCore", "LLMBench", "LLMPlot", "ChapterSupport",
+            dependencies: ["LLMCore", "LLMBench", "LLMPlot", "LLMRetrieval", "ChapterSupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: make fuzz: libFuzzer over the file parsers (a replayer when built without -D FUZZING)
@@ -81,7 +89,7 @@ let package = Package(
                           path: "Exercises/Scoreboard"),
 
         // MARK: Tests
-        .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore", "LLMPlot", "LLMBench"]),
+        .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore", "LLMPlot", "LLMBench", "LLMRetrieval"]),
         .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "llm"] + chapterTargets.map { .init(stringLiteral: $0) }),
         .testTarget(name: "BookTests", dependencies: ["BookKit"]),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseKit", "Exercises", "ExerciseSolutions"]),

@@ -100,3 +100,34 @@ extension Tape {
         }
     }
 }
+
+// Introduced in Chapter 09. Rows scaled to unit length, for cosine similarities inside a loss:
+//   y = x / n, n = √(|x|² + ε)
+//   backward: ∂L/∂x = (g − y · (y·g)) / n     (the part of g along y is removed: length does not matter)
+extension Tape {
+    /// Each row of `x` (…, C) divided by its Euclidean length.
+    public func normalizeRows(_ x: Variable, epsilon: Float = 1e-8) -> Variable {
+        let (rows, c) = (x.value.rows, x.value.columns)
+        let out = Tensor(uninitialized: x.shape)
+        let lengths = Tensor(uninitialized: [rows])
+        withExtendedLifetime(lengths) {
+            let (xv, y, ns) = (x.value.base, out.base, lengths.base)
+            for row in 0..<rows {
+                let n = (Kernels.dot(xv + row * c, xv + row * c, count: c) + epsilon).squareRoot()
+                ns[row] = n
+                for j in 0..<c { y[row * c + j] = xv[row * c + j] / n }
+            }
+        }
+        return record("normalizeRows", out, inputs: [x]) { output in
+            withExtendedLifetime((output, lengths)) {
+                let (g, y, ns) = (output.grad!.base, output.value.base, lengths.base)
+                x.withGradient { dX in
+                    for row in 0..<rows {
+                        let along = Kernels.dot(y + row * c, g + row * c, count: c), n = ns[row]
+                        for j in 0..<c { dX[row * c + j] += (g[row * c + j] - y[row * c + j] * along) / n }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -57,13 +57,10 @@ public struct TokenDataset: Sendable {
 
     /// FNV-1a over the corpus text and the tokenizer's ranks and pattern.
     static func cacheKey(_ corpus: Corpus, _ tokenizer: BPETokenizer) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 { for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 } }
-        for entry in corpus.entries { mix(entry.text.utf8); mix([0]) }
-        for token in tokenizer.tokens { mix(token); mix([0xFF]) }
-        mix(tokenizer.pattern.rawValue.utf8)
-        for (text, id) in tokenizer.specialTokens.sorted(by: { $0.value < $1.value }) { mix(text.utf8); mix(String(id).utf8) }
-        return h
+        var h = FNV1a()
+        for entry in corpus.entries { h.mix(entry.text) }
+        Fingerprint.mix(tokenizer, into: &h)
+        return h.value
     }
 
     private static let magic: [UInt8] = Array("LLMTOK1\n".utf8)

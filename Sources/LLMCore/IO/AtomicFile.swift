@@ -6,20 +6,28 @@ import Foundation
 public enum AtomicFile {
     /// Writes `data` to `url` atomically (temporary file in the same folder, then rename).
     public static func write(_ data: Data, to url: URL) throws {
-        let folder = url.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        let temporary = temporaryURL(for: url)
         do {
             try data.write(to: temporary)
-            if rename(temporary.path, url.path) != 0 {
-                let reason = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: temporary)
-                throw CourseError.unwritable(path: url.path, reason: reason)
-            }
-        } catch let error as CourseError {
-            throw error
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw CourseError.unwritable(path: url.path, reason: error.localizedDescription)
+        }
+        try move(temporary, over: url)
+    }
+
+    /// Where to write `url`'s next version first: a hidden file beside it, named for this process.
+    public static func temporaryURL(for url: URL) -> URL {
+        url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+    }
+
+    /// Renames the finished `temporary` over `url` (one step: readers see the old file or the new one).
+    public static func move(_ temporary: URL, over url: URL) throws {
+        if rename(temporary.path, url.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw CourseError.unwritable(path: url.path, reason: reason)
         }
     }
 

@@ -69,6 +69,7 @@ public struct BM25: Sendable {
 /// A retrieval input that does not fit, with what to do about it.
 public struct RetrievalError: Error, CustomStringConvertible, Equatable {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 public enum Ranking {

@@ -1,0 +1,2 @@
+// placeholder
+@main struct RAGChapter { static func main() {} }
