@@ -31,6 +31,8 @@ public struct StoreManifest: Sendable, Equatable {
     public var modelPath: String
     /// The vectors' length E (0: no vectors).
     public var dimension: Int
+    /// How the encoder was made (free text, part of the inputs: "InfoNCE 400 steps, seed 1337").
+    public var recipe: String
 }
 
 public final class RetrievalStore {
@@ -111,16 +113,18 @@ public final class RetrievalStore {
         return StoreManifest(corpus: meta["corpus"] ?? "", chunking: meta["chunking"] ?? "", chunks: chunks,
                              inputs: meta["inputs"] ?? "", model: meta["model"] ?? "",
                              tokenizer: meta["tokenizer"] ?? "", modelPath: meta["model_path"] ?? "",
-                             dimension: dimension)
+                             dimension: dimension, recipe: meta["recipe"] ?? "")
     }
 
     // MARK: Building
 
     /// The fingerprint of a build's inputs.
-    public static func inputsFingerprint(chunks: [Chunk], chunking: String, encoder: TextEncoder?) -> String {
+    public static func inputsFingerprint(chunks: [Chunk], chunking: String, encoder: TextEncoder?,
+                                         recipe: String = "") -> String {
         var h = FNV1a()
         h.mix(StoreManifest.format)
         h.mix(chunking)
+        h.mix(recipe)
         for chunk in chunks {
             h.mix(chunk.source)
             h.mix("\(chunk.entry) \(chunk.start) \(chunk.end)")
@@ -135,13 +139,15 @@ public final class RetrievalStore {
         return h.hex
     }
 
-    /// Builds (or keeps) the store at `url` for `chunks`; with `encoder`, also their vectors. `corpus` and
-    /// `modelPath` are recorded for people to read. Returns whether anything was written.
+    /// Builds (or keeps) the store at `url` for `chunks`; with `encoder`, also their vectors (from `pooled`, the
+    /// chunks' mean-pooled features, when the caller has them already). `corpus` and `modelPath` are recorded for
+    /// people to read; `recipe` says how the encoder was made. Returns whether anything was written.
     @discardableResult
     public static func build(at url: URL, chunks: [Chunk], chunking: String, corpus: String,
-                             encoder: TextEncoder?, modelPath: String = "") throws -> BuildReport {
+                             encoder: TextEncoder?, pooled: Tensor? = nil, modelPath: String = "",
+                             recipe: String = "") throws -> BuildReport {
         let start = Date()
-        let inputs = inputsFingerprint(chunks: chunks, chunking: chunking, encoder: encoder)
+        let inputs = inputsFingerprint(chunks: chunks, chunking: chunking, encoder: encoder, recipe: recipe)
         if let existing = try? open(url), existing.manifest.inputs == inputs {
             return BuildReport(rebuilt: false, chunks: chunks.count, bytes: fileSize(url),
                                seconds: Date().timeIntervalSince(start))
@@ -149,12 +155,17 @@ public final class RetrievalStore {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = AtomicFile.temporaryURL(for: url)
         try? FileManager.default.removeItem(at: temporary)
-        let vectors = encoder.map { $0.encode(chunks.map(\.text)) }
+        if let pooled, pooled.rows != chunks.count {
+            throw RetrievalError(description: "\(pooled.rows) pooled feature rows for \(chunks.count) chunks")
+        }
+        let vectors = encoder.map { encoder in
+            pooled.map { encoder.vectors(fromPooled: $0) } ?? encoder.encode(chunks.map(\.text))
+        }
         let manifest: [(String, String)] = [
             ("format", StoreManifest.format), ("corpus", corpus), ("chunking", chunking), ("chunks", "\(chunks.count)"),
             ("inputs", inputs), ("model", encoder.map { Fingerprint.model($0.model) } ?? ""),
             ("tokenizer", encoder.map { Fingerprint.tokenizer($0.tokenizer) } ?? ""), ("model_path", modelPath),
-            ("dimension", "\(vectors?.columns ?? 0)"),
+            ("dimension", "\(vectors?.columns ?? 0)"), ("recipe", recipe),
         ]
         do {
             let queue = try DatabaseQueue(path: temporary.path)
@@ -287,6 +298,11 @@ public final class RetrievalStore {
             if name == "projection" { projection = Tensor(shape: [r, c], values: values) }
         }
         return TextEncoder(model: model, tokenizer: tokenizer, mean: mean, projection: projection)
+    }
+
+    /// A retriever over the stored chunks; with `encoder` (from `encoder(model:tokenizer:)`), dense and hybrid too.
+    public func retriever(encoder: TextEncoder? = nil) throws -> Retriever {
+        Retriever(chunks: chunks, terms: terms, vectors: encoder == nil ? [] : try vectors(), encoder: encoder)
     }
 
     /// SQLite FTS5's own BM25 ranking of `query`'s terms (any of them: OR), best first, as positive scores.

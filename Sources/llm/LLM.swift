@@ -15,7 +15,7 @@ struct LLM: ParsableCommand {
         version: LLMCore.version,
         subcommands: [BenchCommand.self, TokenizerCommand.self, CheckpointCommand.self,
                       TrainCommand.self, GenerateCommand.self, ChatCommand.self,
-                      SFTCommand.self, LoRACommand.self, QuantizeCommand.self])
+                      SFTCommand.self, LoRACommand.self, QuantizeCommand.self, RAGCommand.self])
 
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
 }

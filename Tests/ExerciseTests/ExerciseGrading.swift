@@ -36,6 +36,8 @@ let allExercises: [GradedExercise] =
     + graded(Chapter06Checks.chapter, Chapter06Checks.all, solution: Chapter06Solution(), decoy: Chapter06Decoy(), stub: Chapter06())
     + graded(Chapter07Checks.chapter, Chapter07Checks.all, solution: Chapter07Solution(), decoy: Chapter07Decoy(), stub: Chapter07())
     + graded(Chapter08Checks.chapter, Chapter08Checks.all, solution: Chapter08Solution(), decoy: Chapter08Decoy(), stub: Chapter08())
+    + graded(Chapter09Checks.chapter, Chapter09Checks.all, solution: Chapter09Solution(), decoy: Chapter09Decoy(),
+             stub: Chapter09())
 
 @Suite("Exercises")
 struct ExerciseTests {

@@ -68,16 +68,18 @@ public final class TextEncoder {
         return Tensor(shape: [texts.count, c], values: out)
     }
 
+    /// `features` (n, C) minus the centring mean (unchanged without one).
+    public func centred(_ features: Tensor) -> Tensor {
+        guard let mean else { return features }
+        var values = features.scalars
+        for i in values.indices { values[i] -= mean[i % mean.count] }
+        return Tensor(shape: features.shape, values: values)
+    }
+
     /// The encoder's unit vectors for `features` (n, C) already pooled: centre, project, normalise.
     public func vectors(fromPooled features: Tensor) -> Tensor {
         let tape = Tape(recording: false)
-        var x = features
-        if let mean {
-            var values = features.scalars
-            for i in values.indices { values[i] -= mean[i % mean.count] }
-            x = Tensor(shape: features.shape, values: values)
-        }
-        var v = Variable(x)
+        var v = Variable(centred(features))
         if let projection { v = tape.matmul(v, Variable(projection)) }
         return tape.normalizeRows(v).value
     }
@@ -143,5 +145,23 @@ public enum Contrastive {
             losses.append(loss.value.item)
         }
         return Result(projection: w.value, losses: losses)
+    }
+}
+
+extension Contrastive {
+    /// The course's dense encoder: `model` mean-pooled, centred on the chunks' mean, and a projection trained
+    /// with InfoNCE on (`questions[i]`, chunk `gold[i]`) pairs. `chunkFeatures`: the chunks' pooled features.
+    public static func tunedEncoder(model: GPT, tokenizer: BPETokenizer, chunkFeatures: Tensor, questions: [String],
+                                    gold: [Int], steps: Int, seed: UInt64) -> (encoder: TextEncoder, losses: [Float]) {
+        let raw = TextEncoder(model: model, tokenizer: tokenizer)
+        let centring = TextEncoder(model: model, tokenizer: tokenizer, mean: TextEncoder.columnMeans(chunkFeatures))
+        let c = chunkFeatures.columns, values = chunkFeatures.scalars
+        let goldFeatures = Tensor(shape: [gold.count, c], values: gold.flatMap { values[($0 * c)..<(($0 + 1) * c)] })
+        let result = trainProjection(queries: centring.centred(raw.pooled(questions)),
+                                     documents: centring.centred(goldFeatures), steps: steps, batchSize: 64,
+                                     temperature: 0.05, learningRate: 1e-3, seed: seed)
+        let encoder = TextEncoder(model: model, tokenizer: tokenizer, mean: centring.mean,
+                                  projection: result.projection)
+        return (encoder, result.losses)
     }
 }

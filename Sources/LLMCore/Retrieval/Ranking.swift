@@ -23,6 +23,8 @@ public struct BM25: Sendable {
     public let idf: [String: Double]
     private let frequencies: [[String: Int]]
     private let lengths: [Int]
+    /// The inverted index: for each term, the documents holding it (ascending) and how often.
+    private let postings: [String: [(document: Int, count: Int)]]
 
     public init(documents: [[String]], k1: Double = 1.5, b: Double = 0.75, epsilon: Double = 0.25) {
         self.k1 = k1
@@ -32,8 +34,12 @@ public struct BM25: Sendable {
         lengths = documents.map(\.count)
         averageLength = documents.isEmpty ? 0 : Double(lengths.reduce(0, +)) / Double(documents.count)
         frequencies = documents.map { tokens in tokens.reduce(into: [:]) { $0[$1, default: 0] += 1 } }
-        var containing: [String: Int] = [:]
-        for counts in frequencies { for term in counts.keys { containing[term, default: 0] += 1 } }
+        var lists: [String: [(document: Int, count: Int)]] = [:]
+        for (document, counts) in frequencies.enumerated() {
+            for (term, count) in counts { lists[term, default: []].append((document, count)) }
+        }
+        postings = lists
+        let containing = lists.mapValues(\.count)
         let n = Double(documents.count)
         var raw: [String: Double] = [:]
         for (term, count) in containing { raw[term] = log((n - Double(count) + 0.5) / (Double(count) + 0.5)) }
@@ -41,14 +47,26 @@ public struct BM25: Sendable {
         idf = raw.mapValues { $0 < 0 ? floor : $0 }
     }
 
-    /// The score of every document for `query`, in document order.
+    /// The score of every document for `query`, in document order: only the documents in the query terms'
+    /// postings are touched, each term added in query order (the same sum as `score(_:document:)`).
     public func scores(_ query: [String]) -> [Double] {
-        (0..<documentCount).map { score(query, document: $0) }
+        var totals = [Double](repeating: 0, count: documentCount)
+        for term in query {
+            guard let list = postings[term], let weight = idf[term] else { continue }
+            for (document, f) in list {
+                totals[document] += weight * Double(f) * (k1 + 1) / (Double(f) + norm(document))
+            }
+        }
+        return totals
     }
 
+    private func norm(_ document: Int) -> Double {
+        k1 * (1 - b + b * Double(lengths[document]) / max(averageLength, .leastNonzeroMagnitude))
+    }
+
+    /// The score of one document, term by term (the definition `scores` is checked against).
     public func score(_ query: [String], document index: Int) -> Double {
-        let counts = frequencies[index]
-        let norm = k1 * (1 - b + b * Double(lengths[index]) / max(averageLength, .leastNonzeroMagnitude))
+        let counts = frequencies[index], norm = norm(index)
         var total = 0.0
         for term in query {
             guard let f = counts[term], let weight = idf[term] else { continue }
@@ -60,9 +78,10 @@ public struct BM25: Sendable {
     /// The `k` best documents for `query`, best first; ties keep document order. Documents sharing no
     /// term with the query are left out.
     public func top(_ query: [String], k: Int) -> [Ranking.Hit] {
-        let all = scores(query).enumerated().map { Ranking.Hit(index: $0.offset, score: $0.element) }
-        let matching = Set(query)
-        return Ranking.best(all.filter { hit in !matching.isDisjoint(with: frequencies[hit.index].keys) }, k: k)
+        let all = scores(query)
+        var touched = Set<Int>()
+        for term in query { for (document, _) in postings[term] ?? [] { touched.insert(document) } }
+        return Ranking.best(touched.map { Ranking.Hit(index: $0, score: all[$0]) }, k: k)
     }
 }
 
@@ -120,5 +139,79 @@ public enum Ranking {
             for (position, index) in ranking.enumerated() { fused[index, default: 0] += 1 / (c + Double(position + 1)) }
         }
         return best(fused.map { Hit(index: $0.key, score: $0.value) }, k: k)
+    }
+}
+
+/// The three ways the course retrieves: BM25 over terms, cosine over vectors, and their reciprocal-rank fusion.
+public enum RetrievalMethod: String, Sendable, CaseIterable, Codable {
+    case bm25, dense, hybrid
+}
+
+/// Search over one collection of chunks: BM25 on their terms and, when vectors and an encoder are given,
+/// exact cosine search and hybrid fusion.
+public struct Retriever {
+    public let chunks: [Chunk]
+    public let bm25: BM25
+    /// (chunks, E) unit vectors, row-major, or empty.
+    public let vectors: [Float]
+    public let encoder: TextEncoder?
+    /// How deep each list goes before hybrid fuses them.
+    public var fusionDepth = 100
+
+    public init(chunks: [Chunk], terms: [[String]]? = nil, vectors: [Float] = [], encoder: TextEncoder? = nil,
+                k1: Double = 1.5, b: Double = 0.75) {
+        self.chunks = chunks
+        bm25 = BM25(documents: terms ?? chunks.map { RetrievalTerms.terms($0.text) }, k1: k1, b: b)
+        (self.vectors, self.encoder) = (vectors, encoder)
+    }
+
+    /// A retriever sharing an existing BM25 index (built over the same chunks).
+    public init(chunks: [Chunk], bm25: BM25, vectors: [Float] = [], encoder: TextEncoder? = nil) {
+        (self.chunks, self.bm25, self.vectors, self.encoder) = (chunks, bm25, vectors, encoder)
+    }
+
+    /// The `k` best chunks for `query` by `method`, best first. Dense and hybrid need vectors and an encoder.
+    public func search(_ query: String, method: RetrievalMethod, k: Int) throws -> [Ranking.Hit] {
+        switch method {
+        case .bm25:
+            return bm25.top(RetrievalTerms.terms(query), k: k)
+        case .dense:
+            return try dense(query, k: k)
+        case .hybrid:
+            let sparse = bm25.top(RetrievalTerms.terms(query), k: fusionDepth).map(\.index)
+            let dense = try dense(query, k: fusionDepth).map(\.index)
+            return Ranking.reciprocalRankFusion([sparse, dense], k: k)
+        }
+    }
+
+    /// Cosine top-k of the query's vector.
+    public func dense(_ query: String, k: Int) throws -> [Ranking.Hit] {
+        guard let encoder, !vectors.isEmpty else {
+            throw RetrievalError(description: "dense and hybrid search need the chunks' vectors and the model that "
+                + "made them: build the index with a model (llm rag index --checkpoint DIR) or use --method bm25")
+        }
+        return try denseVector(encoder.encode([query]).scalars, k: k)
+    }
+
+    /// Cosine top-k for many query vectors at once, (m, E) unit rows against the unit chunk vectors: one matrix
+    /// product Q Vᵀ (the cosines, since every row has length 1), then the best `k` of each row. Equals
+    /// `denseVector` row by row (tested).
+    public func denseBatch(_ queries: Tensor, k: Int) throws -> [[Ranking.Hit]] {
+        let e = queries.columns
+        guard e > 0, !vectors.isEmpty, vectors.count % e == 0 else {
+            throw RetrievalError(description: "the queries have \(e) numbers each and the stored vectors "
+                + "\(vectors.count) in all: embed the queries with the model that built the index")
+        }
+        let n = vectors.count / e
+        let table = Variable(Tensor(shape: [n, e], values: vectors))
+        let cosines = Tape(recording: false).matmul(Variable(queries), table, transposeB: true).value.scalars
+        return (0..<queries.rows).map { row in
+            Ranking.best((0..<n).map { Ranking.Hit(index: $0, score: Double(cosines[row * n + $0])) }, k: k)
+        }
+    }
+
+    /// Cosine top-k of a query vector already computed.
+    public func denseVector(_ query: [Float], k: Int) throws -> [Ranking.Hit] {
+        try Ranking.cosineTop(query: query, vectors: vectors, dimension: query.count, k: k)
     }
 }
