@@ -19,11 +19,11 @@ extension RAGLesson {
     func store(_ encoders: Encoders) throws {
         Console.section("9.5 The store: one SQLite file")
         var rows: [[String]] = []
-        for attempt in ["first build (with vectors)", "same inputs again"] {
+        for attempt in ["build (with vectors)", "build again, same inputs"] {
             let report = try RetrievalStore.build(at: index, chunks: chunks, chunking: "entry", corpus: corpus.source,
                                                   encoder: encoders.tuned, pooled: encoders.chunkFeatures,
                                                   modelPath: baseFolder.path, recipe: encoders.recipe)
-            rows.append([attempt, report.rebuilt ? "written" : "unchanged (fingerprint matches)",
+            rows.append([attempt, report.rebuilt ? "written" : "left as it was (fingerprint matches)",
                          Format.megabytes(report.bytes), Format.duration(report.seconds)])
         }
         Console.printTable(["build", "result", "size", "time"], rows)
@@ -46,11 +46,17 @@ extension RAGLesson {
     //: Now the model answers. Without retrieval, the chat model gets the question alone and must remember who
     //: said it — for held-out entries it never read, it can only guess. With retrieval, the top 3 hybrid chunks
     //: go into the prompt in a fixed template (`RAGTasks.prompt`): "Context:", the chunks numbered [1] [2] [3]
-    //: (each cut to its last 48 tokens, where a fortune's attribution is), then "Question: …". Chapter 05 never
-    //: showed the model a context to copy from, so we fine-tune it for that here (the reader): the same
-    //: template on training questions with their own top 3 chunks (the gold chunk put last when retrieval
-    //: missed it, so there is always something to copy), the loss on the answer only. The ceiling is the reader given the gold chunk alone. Exact match and token F1
-    //: on held-out questions; the same items in every row.
+    //: (each cut to its last 48 tokens, where a fortune's attribution is), then "Question: …". Two ways to
+    //: answer from it. *Writing*: the model generates the answer freely, which needs it to find the name in
+    //: the context and copy it token by token. *Choosing* (extractive reading): the names the retrieved chunks
+    //: carry (a fortune's `-- Author`, a poem's 作者) are the candidates, and the model picks the one it
+    //: finds most likely as its reply, log p(name, <|im_end|> | prompt) — the model still decides, but it can
+    //: only answer with something it was shown. Next to them, a baseline with no model at all: the name in
+    //: the top-ranked chunk. Chapter 05 never showed the model a context to copy from, so we also fine-tune
+    //: it for that (the reader): the same template on training questions with their own top 3 chunks (the
+    //: gold chunk put last when retrieval missed it), the loss on the answer only; and we give the reader the
+    //: gold chunk alone, the ceiling of writing. Exact match and token F1 on held-out questions, the same
+    //: items in every row.
     func answering() throws -> [AnswerScores] {
         Console.section("9.6 Reading: answers with and without retrieval")
         let context = chat.config.contextLength
@@ -79,21 +85,44 @@ extension RAGLesson {
             }
             return (scores, replies)
         }
+        // Extractive reading: the model only chooses among the names the retrieved chunks carry.
+        func choose(_ model: GPT?, _ name: String) -> (AnswerScores, [String]) {
+            var scores = AnswerScores(name: name), replies: [String] = []
+            for (i, item) in items.enumerated() {
+                let texts = retrieved[i].map { chunks[$0].text }
+                let reply = model.map { RAGTasks.chooseAnswer($0, template, prompt: prompt(item, retrieved[i]),
+                                                              chunks: texts) }
+                    ?? texts.lazy.compactMap(RAGTasks.candidate).first
+                replies.append(reply ?? "")
+                scores.items[item.task, default: 0] += 1
+                if TaskEvaluation.exactMatch(reply ?? "", item.answer) { scores.exact[item.task, default: 0] += 1 }
+                scores.f1[item.task, default: 0] += AnswerF1.f1(reply ?? "", item.answer)
+            }
+            return (scores, replies)
+        }
         let none = [[Int]?](repeating: nil, count: items.count)
         var results: [AnswerScores] = [], examples: [(String, [String])] = []
-        for (name, contexts) in [("chat model, no retrieval", none), ("chat model + top-3 hybrid", retrieved)] {
+        for (name, contexts) in [("chat model, no retrieval", none), ("chat model + top-3, writing", retrieved)] {
             let (scores, replies) = try ask(chat, name, contexts.map { $0 })
             results.append(scores)
             examples.append((name, replies))
         }
+        for (scores, replies) in [choose(nil, "top-1 chunk's name (no model)"),
+                                  choose(chat, "chat model + top-3, choosing")] {
+            results.append(scores)
+            examples.append((scores.name, replies))
+        }
         let reader = try tuneReader()
         let gold = items.map { [$0.gold.min() ?? 0] as [Int]? }
-        for (name, contexts) in [("reader, no retrieval", none), ("reader + top-3 hybrid", retrieved.map { $0 }),
-                                 ("reader + gold chunk (ceiling)", gold)] {
+        for (name, contexts) in [("reader + top-3, writing", retrieved.map { $0 }),
+                                 ("reader + gold chunk, writing", gold)] {
             let (scores, replies) = try ask(reader, name, contexts)
             results.append(scores)
             examples.append((name, replies))
         }
+        let (chosen, chosenReplies) = choose(reader, "reader + top-3, choosing")
+        results.append(chosen)
+        examples.append((chosen.name, chosenReplies))
         let hits = zip(items, retrieved).filter { item, ids in ids.contains(where: item.gold.contains) }.count
         func n(_ task: InstructionTask) -> Int { items.filter { $0.task == task }.count }
         Console.printTable(["condition", "attribution EM (\(n(.attribution)))", "attribution F1",

@@ -302,7 +302,8 @@ public final class RetrievalStore {
 
     /// A retriever over the stored chunks; with `encoder` (from `encoder(model:tokenizer:)`), dense and hybrid too.
     public func retriever(encoder: TextEncoder? = nil) throws -> Retriever {
-        Retriever(chunks: chunks, terms: terms, vectors: encoder == nil ? [] : try vectors(), encoder: encoder)
+        Retriever(chunks: chunks, terms: terms, vectors: encoder == nil ? [] : try vectors(), encoder: encoder,
+                  dimension: manifest.dimension)
     }
 
     /// SQLite FTS5's own BM25 ranking of `query`'s terms (any of them: OR), best first, as positive scores.

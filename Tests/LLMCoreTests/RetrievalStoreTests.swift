@@ -271,3 +271,59 @@ import LLMRetrieval
         }
     }
 }
+
+@Suite struct RetrievalFastPathTests {
+    @Test func bm25ThroughPostingsEqualsTheTermByTermDefinition() {
+        var g = SeededGenerator(seed: 21)
+        let vocabulary = (0..<30).map { "w\($0)" }
+        let documents = (0..<80).map { _ in (0..<(1 + g.integer(below: 12))).map { _ in vocabulary[g.integer(below: 30)] } }
+        let bm25 = BM25(documents: documents)
+        for _ in 0..<20 {
+            let query = (0..<4).map { _ in vocabulary[g.integer(below: 30)] } + ["absent"]
+            let fast = bm25.scores(query)
+            #expect(fast == documents.indices.map { bm25.score(query, document: $0) })
+            let top = bm25.top(query, k: 10)
+            let naive = Ranking.best(documents.indices.filter { !Set(documents[$0]).isDisjoint(with: query) }
+                .map { Ranking.Hit(index: $0, score: fast[$0]) }, k: 10)
+            #expect(top == naive)
+        }
+    }
+
+    @Test func denseBatchEqualsCosineTopRowByRow() throws {
+        var g = SeededGenerator(seed: 22)
+        let (n, e) = (50, 6)
+        let chunks = (0..<n).map { Chunk(text: "c\($0)", source: "s", entry: $0, start: 0, end: 2) }
+        let tape = Tape(recording: false)
+        let table = tape.normalizeRows(Variable(Tensor(shape: [n, e], values: (0..<(n * e)).map { _ in g.normal() })))
+        let retriever = Retriever(chunks: chunks, vectors: table.value.scalars, dimension: e)
+        let queries = tape.normalizeRows(Variable(Tensor(shape: [7, e], values: (0..<(7 * e)).map { _ in g.normal() })))
+        let batch = try retriever.denseBatch(queries.value, k: 5)
+        for row in 0..<7 {
+            let one = try retriever.denseVector(Array(queries.value.scalars[(row * e)..<((row + 1) * e)]), k: 5)
+            #expect(batch[row].map(\.index) == one.map(\.index))
+            for (a, b) in zip(batch[row], one) { #expect(abs(a.score - b.score) < 1e-5) }
+        }
+        // A 4-number query against 6-number vectors (300 numbers, divisible by 4): refused, not misread.
+        #expect(throws: RetrievalError.self) { try retriever.denseBatch(Tensor(shape: [1, 4], values: [1, 0, 0, 0]), k: 1) }
+        #expect(throws: RetrievalError.self) { try retriever.denseVector([1, 0, 0, 0], k: 1) }
+    }
+
+    @Test func extractiveReadingChoosesAmongTheChunksNames() throws {
+        #expect(RAGTasks.candidate(of: "A quip.\n\t\t-- Mark Twain, in a letter") == "Mark Twain")
+        #expect(RAGTasks.candidate(of: "《静夜思》\n作者：李白\n床前明月光，疑是地上霜。") == "李白")
+        #expect(RAGTasks.candidate(of: "No author here.") == nil)
+        let tokenizer = try BPETrainer.train(documents: ["Who said it? Mark Twain Oscar Wilde"], vocabularySize: 300)
+            .tokenizer
+        let model = try GPT(.llamaStyle(vocabularySize: tokenizer.vocabularySize, contextLength: 96, layers: 1,
+                                        heads: 2, kvHeads: 1, embeddingSize: 16), seed: 3)
+        let template = try ChatTemplate(tokenizer: tokenizer)
+        let chunks = ["One.\n-- Mark Twain", "Two.\n-- Oscar Wilde", "Three.\n-- Mark Twain", "No name."]
+        let scores = ["Mark Twain", "Oscar Wilde"].map {
+            RAGTasks.replyLogProbability(model, template, prompt: "Who said it?", answer: $0) ?? .nan
+        }
+        #expect(scores.allSatisfy { $0 < 0 && $0.isFinite })
+        let chosen = RAGTasks.chooseAnswer(model, template, prompt: "Who said it?", chunks: chunks)
+        #expect(chosen == (scores[0] >= scores[1] ? "Mark Twain" : "Oscar Wilde"))
+        #expect(RAGTasks.chooseAnswer(model, template, prompt: "Who said it?", chunks: ["No name."]) == nil)
+    }
+}

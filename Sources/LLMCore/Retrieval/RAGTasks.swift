@@ -105,4 +105,34 @@ public enum RAGTasks {
             if perChunk > 8 { perChunk -= 8 } else { kept.removeLast() }
         }
     }
+
+    /// The answer a chunk carries for the course's questions: a fortune's `-- Author`, a poem's author.
+    public static func candidate(of chunk: String) -> String? {
+        Poem(chunk)?.author ?? Corpus.attribution(of: chunk)
+    }
+
+    /// log p(`answer` then `<|im_end|>` | the user turn `prompt`) under a chat model: one forward pass over the
+    /// rendered conversation, the log-probabilities of the reply's tokens summed. Nil when it does not fit.
+    public static func replyLogProbability(_ model: GPT, _ template: ChatTemplate, prompt: String, answer: String)
+        -> Double? {
+        let encoded = template.encode([ChatMessage(.user, prompt), ChatMessage(.assistant, answer)])
+        let ids = encoded.ids
+        guard ids.count >= 2, ids.count <= model.config.contextLength + 1 else { return nil }
+        let inputs = Array(ids.dropLast())
+        let targets = (1..<ids.count).map { encoded.scored[$0] ? ids[$0] : -100 }
+        let tape = Tape(recording: false)
+        return Double(tape.sequenceLogProbabilities(model([inputs], tape), targets: targets).value.scalars[0])
+    }
+
+    /// Extractive reading: of the distinct answers the chunks carry (in rank order), the one the model finds
+    /// most likely as its reply to `prompt` (nil when no chunk carries one). Ties go to the higher-ranked chunk.
+    public static func chooseAnswer(_ model: GPT, _ template: ChatTemplate, prompt: String, chunks: [String])
+        -> String? {
+        var seen = Set<String>(), best: (answer: String, score: Double)?
+        for answer in chunks.compactMap(candidate) where seen.insert(answer).inserted {
+            guard let score = replyLogProbability(model, template, prompt: prompt, answer: answer) else { continue }
+            if score > (best?.score ?? -.infinity) { best = (answer, score) }
+        }
+        return best?.answer
+    }
 }

@@ -154,20 +154,25 @@ public struct Retriever {
     public let bm25: BM25
     /// (chunks, E) unit vectors, row-major, or empty.
     public let vectors: [Float]
+    /// E, the length of each vector (0 without vectors).
+    public let dimension: Int
     public let encoder: TextEncoder?
     /// How deep each list goes before hybrid fuses them.
     public var fusionDepth = 100
 
+    /// `dimension`: E (default: the encoder's, or the vectors' count divided by the chunks').
     public init(chunks: [Chunk], terms: [[String]]? = nil, vectors: [Float] = [], encoder: TextEncoder? = nil,
-                k1: Double = 1.5, b: Double = 0.75) {
-        self.chunks = chunks
-        bm25 = BM25(documents: terms ?? chunks.map { RetrievalTerms.terms($0.text) }, k1: k1, b: b)
-        (self.vectors, self.encoder) = (vectors, encoder)
+                dimension: Int? = nil, k1: Double = 1.5, b: Double = 0.75) {
+        self.init(chunks: chunks, bm25: BM25(documents: terms ?? chunks.map { RetrievalTerms.terms($0.text) },
+                                            k1: k1, b: b),
+                  vectors: vectors, encoder: encoder, dimension: dimension)
     }
 
     /// A retriever sharing an existing BM25 index (built over the same chunks).
-    public init(chunks: [Chunk], bm25: BM25, vectors: [Float] = [], encoder: TextEncoder? = nil) {
+    public init(chunks: [Chunk], bm25: BM25, vectors: [Float] = [], encoder: TextEncoder? = nil,
+                dimension: Int? = nil) {
         (self.chunks, self.bm25, self.vectors, self.encoder) = (chunks, bm25, vectors, encoder)
+        self.dimension = vectors.isEmpty ? 0 : dimension ?? encoder?.dimension ?? vectors.count / max(chunks.count, 1)
     }
 
     /// The `k` best chunks for `query` by `method`, best first. Dense and hybrid need vectors and an encoder.
@@ -198,9 +203,10 @@ public struct Retriever {
     /// `denseVector` row by row (tested).
     public func denseBatch(_ queries: Tensor, k: Int) throws -> [[Ranking.Hit]] {
         let e = queries.columns
-        guard e > 0, !vectors.isEmpty, vectors.count % e == 0 else {
+        guard e > 0, e == dimension, vectors.count == dimension * chunks.count else {
             throw RetrievalError(description: "the queries have \(e) numbers each and the stored vectors "
-                + "\(vectors.count) in all: embed the queries with the model that built the index")
+                + "\(dimension) (\(vectors.count) in all for \(chunks.count) chunks): embed the queries with the model "
+                + "that built the index")
         }
         let n = vectors.count / e
         let table = Variable(Tensor(shape: [n, e], values: vectors))
@@ -212,6 +218,6 @@ public struct Retriever {
 
     /// Cosine top-k of a query vector already computed.
     public func denseVector(_ query: [Float], k: Int) throws -> [Ranking.Hit] {
-        try Ranking.cosineTop(query: query, vectors: vectors, dimension: query.count, k: k)
+        try Ranking.cosineTop(query: query, vectors: vectors, dimension: dimension, k: k)
     }
 }
