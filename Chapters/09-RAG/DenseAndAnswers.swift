@@ -20,7 +20,9 @@ struct AnswerScores {
     let name: String
     var exact: [InstructionTask: Int] = [:], f1: [InstructionTask: Double] = [:], items: [InstructionTask: Int] = [:]
 
-    func em(_ task: InstructionTask) -> Double { Double(exact[task, default: 0]) / Double(max(1, items[task, default: 0])) }
+    func em(_ task: InstructionTask) -> Double {
+        Double(exact[task, default: 0]) / Double(max(1, items[task, default: 0]))
+    }
     func meanF1(_ task: InstructionTask) -> Double { f1[task, default: 0] / Double(max(1, items[task, default: 0])) }
 }
 
@@ -49,7 +51,8 @@ extension RAGLesson {
     //: InfoNCE loss on (training question, its chunk) pairs — in a batch of B pairs each question must pick its
     //: own chunk among the B chunks, the other B − 1 being negatives for free:
     //:
-    //:     loss = −(1/B) Σᵢ log( exp(q̂ᵢ·d̂ᵢ / τ) / Σⱼ exp(q̂ᵢ·d̂ⱼ / τ) ),   q̂ = normalize((q − μ) W),  τ = 0.05
+    //:     loss = −(1/B) Σᵢ log( exp(q̂ᵢ·d̂ᵢ / τ) / Σⱼ exp(q̂ᵢ·d̂ⱼ / τ) )
+    //:     q̂ = normalize((q − μ) W),  τ = 0.05
     //:
     //: The gradient flows through the normalisation (`Tape.normalizeRows`, gradient-checked in the tests) and the
     //: matrix product into W; the model itself stays frozen, so the chunks are embedded once.
@@ -108,7 +111,8 @@ extension RAGLesson {
             let dense = Retriever(chunks: chunks, bm25: sparse.bm25,
                                   vectors: encoder.vectors(fromPooled: encoders.chunkFeatures).scalars,
                                   encoder: encoder)
-            let ranked = try dense.denseBatch(encoder.vectors(fromPooled: questionFeatures), k: 100).map { $0.map(\.index) }
+            let ranked = try dense.denseBatch(encoder.vectors(fromPooled: questionFeatures), k: 100)
+                .map { $0.map(\.index) }
             methods.append((name, ranked.map { Array($0.prefix(20)) }))
             if encoder === encoders.tuned {
                 retriever = dense          // from here on: BM25, and dense and hybrid with the tuned encoder
@@ -134,7 +138,8 @@ extension RAGLesson {
                             "attribution R@5 (\(n(.attribution)))", "poem R@5 (\(n(.poemAuthor)))",
                             "topic R@1 (\(n(.topic)))"],
                            results.map { m in
-                               [m.name, Format.fixed(m.overall.recall(at: 1), 3), Format.fixed(m.overall.recall(at: 5), 3),
+                               [m.name, Format.fixed(m.overall.recall(at: 1), 3),
+                                Format.fixed(m.overall.recall(at: 5), 3),
                                 Format.fixed(m.overall.recall(at: 10), 3), Format.fixed(m.overall.mrr, 3),
                                 Format.fixed(m.overall.ndcg10, 3),
                                 Format.fixed(m.byTask[.attribution]?.recall(at: 5) ?? 0, 3),
@@ -144,7 +149,7 @@ extension RAGLesson {
         print("  chance: recall@10 of a random ranking ≈ 10 / N = \(Format.fixed(10 / Double(chunks.count), 4)) " +
               "for a one-chunk question")
         try chapter.plot(.line(results.map { Series($0.name, x: (1...20).map(Double.init), y: $0.curve) },
-                               title: "recall@k on \(questions.count) held-out questions",
+                               title: "recall at k on \(questions.count) held-out questions",
                                xLabel: "k (chunks returned)", yLabel: "fraction with a gold chunk in the top k",
                                points: true),
                          as: "recall-at-k")

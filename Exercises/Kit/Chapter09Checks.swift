@@ -4,9 +4,10 @@ import Foundation
 import LLMCore
 
 public protocol Chapter09Exercises: Sendable {
-    /// 09.1 — One query term's BM25 contribution to one chunk: idf · f·(k1 + 1) / (f + k1·(1 − b + b·|d|/avgdl)),
-    /// with idf = ln((N − n + 0.5) / (n + 0.5)); f the term's count in the chunk, |d| the chunk's length,
-    /// n the number of chunks holding the term (fewer than half, so no floor is needed).
+    /// 09.1 — One query term's BM25 contribution to one chunk:
+    /// idf · f·(k1 + 1) / (f + k1·(1 − b + b·|d|/avgdl)), with idf = ln((N − n + 0.5) / (n + 0.5)); f the term's
+    /// count in the chunk, |d| the chunk's length, n the number of chunks holding the term (fewer than half, so
+    /// no floor is needed).
     func bm25Term(count f: Int, length: Int, averageLength: Double, chunks: Int, containing n: Int,
                   k1: Double, b: Double) throws -> Double
 
@@ -57,7 +58,9 @@ public enum Chapter09Checks {
             try require(tied == [1, 2, 0], "ties go to the lower index, a zero vector scores 0; got \(tied)")
             var generator = SeededGenerator(seed: 91)
             for _ in 0..<20 {
-                let rows = (0..<30).map { _ in (0..<6).map { _ in generator.normal() * Float(1 + generator.integer(below: 5)) } }
+                let rows = (0..<30).map { _ in
+                    (0..<6).map { _ in generator.normal() * Float(1 + generator.integer(below: 5)) }
+                }
                 let query = (0..<6).map { _ in generator.normal() }
                 let expected = try Ranking.cosineTop(query: query, vectors: rows.flatMap { $0 }, dimension: 6, k: 5)
                     .map(\.index)
@@ -80,7 +83,9 @@ public enum Chapter09Checks {
             var generator = SeededGenerator(seed: 93)
             for _ in 0..<20 {
                 let lists = (0..<3).map { _ in (0..<8).map { _ in generator.integer(below: 15) } }
-                    .map { list in list.enumerated().filter { !list[..<$0.offset].contains($0.element) }.map(\.element) }
+                    .map { list in   // each item once per list
+                        list.enumerated().filter { !list[..<$0.offset].contains($0.element) }.map(\.element)
+                    }
                 let core = Ranking.reciprocalRankFusion(lists, c: 10, k: 6)
                 let got = try solution.fuse(lists, c: 10, k: 6)
                 try require(got.map(\.item) == core.map(\.index), "lists \(lists): expected \(core.map(\.index)), " +

@@ -35,7 +35,8 @@ struct Chapter09Tests {
                                 "9.4 Measuring retrieval", "9.5 The store", "9.6 Reading", "9.7 The report"])
         #expect(result.stdout.contains("build again, same inputs  left as it was (fingerprint matches)"))
         #expect(result.stdout.contains("same top 5 as in memory"))
-        expectFiles(runs, ["rag/index.sqlite", "09-rag/bm25-only.sqlite", "rag/report.json", "rag/reader/model.safetensors",
+        expectFiles(runs, ["rag/index.sqlite", "09-rag/bm25-only.sqlite", "rag/report.json",
+                           "rag/reader/model.safetensors",
                            "09-rag/recall-at-k.gp", "09-rag/contrastive-loss.gp", "09-rag/answers.gp"])
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent(
             "rag/report.json"))) as? [String: Any]
@@ -82,9 +83,11 @@ struct Chapter09Tests {
         #expect(broken.status == 1 && broken.stderr.contains(damaged.path) && broken.stderr.contains("llm rag index"),
                 "\(broken.stderr)")
         let sparse = folder.appendingPathComponent("sparse.sqlite").path
-        let onlyWords = try runProduct("llm", ["rag", "index", "--corpus", corpus.path, "--no-vectors", "--out", sparse])
+        let onlyWords = try runProduct("llm", ["rag", "index", "--corpus", corpus.path, "--no-vectors",
+                                               "--out", sparse])
         #expect(onlyWords.status == 0 && onlyWords.stdout.contains("BM25 only"), "\(onlyWords.stderr)")
-        let noVectors = try runProduct("llm", ["rag", "query", "--index", sparse, "--query", "cat", "--method", "dense"])
+        let noVectors = try runProduct("llm", ["rag", "query", "--index", sparse, "--query", "cat",
+                                               "--method", "dense"])
         #expect(noVectors.status == 1 && noVectors.stderr.contains("no vectors"), "\(noVectors.stderr)")
         let badChunk = try runProduct("llm", ["rag", "index", "--corpus", corpus.path, "--chunk", "tokens:4:9",
                                               "--out", sparse, "--no-vectors"])

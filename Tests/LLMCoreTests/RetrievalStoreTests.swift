@@ -186,6 +186,22 @@ import LLMRetrieval
         #expect(!FileManager.default.fileExists(atPath: AtomicFile.temporaryURL(for: url).path))
     }
 
+    @Test func aFailedBuildLeavesThePreviousIndexAsItWas() throws {
+        let url = try folder().appendingPathComponent("index.sqlite")
+        let chunks = try Chunker.chunks(corpus, scheme: .entry), encoder = try encoder()
+        try RetrievalStore.build(at: url, chunks: chunks, chunking: "entry", corpus: "test", encoder: encoder)
+        let before = try Data(contentsOf: url)
+        // New inputs, but features for the wrong number of chunks: the build throws.
+        let wrong = Tensor(shape: [2, 8], values: [Float](repeating: 1, count: 16))
+        #expect(throws: RetrievalError.self) {
+            try RetrievalStore.build(at: url, chunks: Array(chunks.prefix(3)), chunking: "entry", corpus: "test",
+                                     encoder: encoder, pooled: wrong)
+        }
+        #expect(try Data(contentsOf: url) == before)
+        #expect(try RetrievalStore.open(url).chunks == chunks)
+        #expect(!FileManager.default.fileExists(atPath: AtomicFile.temporaryURL(for: url).path))
+    }
+
     @Test func damagedFilesAreOneLineErrorsNamingTheFile() throws {
         let dir = try folder(), url = dir.appendingPathComponent("index.sqlite")
         try RetrievalStore.build(at: url, chunks: try Chunker.chunks(corpus, scheme: .entry), chunking: "entry",
@@ -276,7 +292,9 @@ import LLMRetrieval
     @Test func bm25ThroughPostingsEqualsTheTermByTermDefinition() {
         var g = SeededGenerator(seed: 21)
         let vocabulary = (0..<30).map { "w\($0)" }
-        let documents = (0..<80).map { _ in (0..<(1 + g.integer(below: 12))).map { _ in vocabulary[g.integer(below: 30)] } }
+        let documents = (0..<80).map { _ in
+            (0..<(1 + g.integer(below: 12))).map { _ in vocabulary[g.integer(below: 30)] }
+        }
         let bm25 = BM25(documents: documents)
         for _ in 0..<20 {
             let query = (0..<4).map { _ in vocabulary[g.integer(below: 30)] } + ["absent"]
@@ -304,7 +322,9 @@ import LLMRetrieval
             for (a, b) in zip(batch[row], one) { #expect(abs(a.score - b.score) < 1e-5) }
         }
         // A 4-number query against 6-number vectors (300 numbers, divisible by 4): refused, not misread.
-        #expect(throws: RetrievalError.self) { try retriever.denseBatch(Tensor(shape: [1, 4], values: [1, 0, 0, 0]), k: 1) }
+        #expect(throws: RetrievalError.self) {
+            try retriever.denseBatch(Tensor(shape: [1, 4], values: [1, 0, 0, 0]), k: 1)
+        }
         #expect(throws: RetrievalError.self) { try retriever.denseVector([1, 0, 0, 0], k: 1) }
     }
 

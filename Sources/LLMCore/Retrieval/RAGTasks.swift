@@ -3,7 +3,8 @@
 // Questions come from the corpus, split by entry as in Chapter 05 (test = the entries Chapter 04 held out, which
 // no model has trained on; the index holds every entry — it is a library, not a training set):
 //
-//   attribution   "Who said: “… the middle half of the quote …”?" → the `-- Author`; gold: the entry's chunks.
+//   attribution   "Who said: “… the middle half of the quote …”?" → the `-- Author`; gold: the entry's
+//                 chunks.
 //                 Only part of the quote is given, so the retriever must match words, not the whole entry.
 //   poem author   《静夜思》的作者是谁？ → 李白; gold: the poem's chunks.
 //   topic         "Tell me a fortune about food." → gold: every chunk of the topic file.
@@ -29,8 +30,8 @@ public struct RAGQuestion: Sendable, Equatable {
 }
 
 public enum RAGTasks {
-    /// "Who said: “… middle …”?" for a quote of eight or more words (its middle half, at least six words), else the
-    /// whole quote.
+    /// "Who said: “… middle …”?" for a quote of eight or more words (its middle half, at least six words),
+    /// else the whole quote.
     public static func partialAttributionRequest(_ quote: String) -> String {
         let words = quote.split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard words.count >= 8 else { return InstructionData.attributionRequest(quote) }
@@ -51,9 +52,10 @@ public enum RAGTasks {
         for (index, entry) in corpus.entries.enumerated() where InstructionSplit.of(entry: index) == split {
             guard let gold = byEntry[index] else { continue }
             if Corpus.poemTopics.contains(entry.topic), let poem = Poem(entry.text) {
-                out.append(RAGQuestion(task: .poemAuthor, request: "《\(poem.title)》的作者是谁？", answer: poem.author,
-                                       entry: index, gold: gold))
-            } else if let author = entry.attribution, author.count <= 40, entry.text.count <= InstructionData.maxCharacters {
+                out.append(RAGQuestion(task: .poemAuthor, request: "《\(poem.title)》的作者是谁？",
+                                       answer: poem.author, entry: index, gold: gold))
+            } else if let author = entry.attribution, author.count <= 40,
+                      entry.text.count <= InstructionData.maxCharacters {
                 let quote = InstructionData.quote(of: entry)
                 guard !quote.isEmpty else { continue }
                 out.append(RAGQuestion(task: .attribution, request: partialAttributionRequest(quote), answer: author,
