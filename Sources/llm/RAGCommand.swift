@@ -173,6 +173,10 @@ struct RAGCommand: ParsableCommand {
         @Option(help: "The most tokens the answer may take.")
         var maxTokens = 16
 
+        @Flag(help: ArgumentHelp("Answer with one of the names the retrieved chunks carry (a fortune's -- Author, a "
+                                 + "poem's author), the one the model finds most likely (Chapter 09.6: extractive)."))
+        var choose = false
+
         func run() throws {
             try requireFlag("--k", k, in: 1...20)
             try requireFlag("--max-tokens", maxTokens, in: 1...1000)
@@ -187,9 +191,14 @@ struct RAGCommand: ParsableCommand {
                                                tokenizer: bpe, template: template,
                                                context: model.config.contextLength, answerTokens: maxTokens)
             var random = SeededGenerator(seed: 1)
-            let answer = try TaskEvaluation.reply(model, template, request: prompt, maxTokens: maxTokens,
-                                                  random: &random)
-            print(answer)
+            let texts = hits.map { retriever.chunks[$0.index].text }
+            if choose, let answer = RAGTasks.chooseAnswer(model, template, prompt: prompt, chunks: texts) {
+                print(answer)
+            } else {
+                if choose { print("(no retrieved chunk carries a name: the model writes its answer)") }
+                print(try TaskEvaluation.reply(model, template, request: prompt, maxTokens: maxTokens,
+                                               random: &random))
+            }
             print("sources:")
             for (rank, hit) in hits.enumerated() {
                 let chunk = retriever.chunks[hit.index]

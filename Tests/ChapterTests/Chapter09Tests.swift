@@ -76,6 +76,12 @@ struct Chapter09Tests {
                                          "Who said: “the cat and the river”?", "--method", "bm25",
                                          "--tokenizer", tokenizer.path])
         #expect(ask.status == 0 && ask.stdout.contains("sources:\n  [1] wisdom #"), "\(ask.stdout) \(ask.stderr)")
+        let chosen = try runProduct("llm", ["rag", "ask", "--index", db, "--checkpoint", checkpoint, "--question",
+                                            "Who said: “the cat and the river”?", "--method", "bm25", "--choose",
+                                            "--tokenizer", tokenizer.path])
+        let answer = chosen.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(chosen.status == 0 && ["Mark Twain", "Oscar Wilde", "Dorothy Parker", "Groucho Marx", "Yogi Berra"]
+                    .contains(answer), "--choose answers with a name from the sources: \(chosen.stdout)")
         // A damaged file, a sparse-only index asked for vectors, a bad --chunk: one line each, exit 1.
         let damaged = folder.appendingPathComponent("damaged.sqlite")
         try Data(try Data(contentsOf: URL(fileURLWithPath: db)).prefix(3000)).write(to: damaged)
