@@ -23,7 +23,9 @@ extension RAGLesson {
             let report = try RetrievalStore.build(at: index, chunks: chunks, chunking: "entry", corpus: corpus.source,
                                                   encoder: encoders.tuned, pooled: encoders.chunkFeatures,
                                                   modelPath: baseFolder.path, recipe: encoders.recipe)
-            rows.append([attempt, report.rebuilt ? "written" : "left as it was (fingerprint matches)",
+            let kept = attempt.hasPrefix("build (") ? "already there: an earlier run, same inputs"
+                                                      : "left as it was (fingerprint matches)"
+            rows.append([attempt, report.rebuilt ? "written" : kept,
                          Format.megabytes(report.bytes), Format.duration(report.seconds)])
         }
         Console.printTable(["build", "result", "size", "time"], rows)
