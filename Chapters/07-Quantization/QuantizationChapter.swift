@@ -57,14 +57,8 @@ struct QuantizationChapter: ParsableCommand {
         let baseModel = try ChapterInputs.baseModel(baseFolder, corpus: text, tokenizer: bpe, quick: options.quick,
                                                     seed: options.seed)
         let chatFolder = checkpoint.map { URL(fileURLWithPath: $0) } ?? options.artifacts.url(.chatModel)
-        let chat: GPT
-        if FileManager.default.fileExists(atPath: chatFolder.appendingPathComponent("model.safetensors").path)
-            || !options.quick {
-            chat = try ChapterInputs.baseModel(chatFolder, corpus: text, tokenizer: bpe, quick: false)
-        } else {
-            print("(no chat model in \(chatFolder.path): the base model stands in for --quick; run ch05 for it)")
-            chat = baseModel
-        }
+        let chat = try ChapterInputs.chatModel(chatFolder, base: baseModel, corpus: text, tokenizer: bpe,
+                                               quick: options.quick)
         chapter.banner("Chapter 07 — Quantization: int8 and int4 weights")
         let lesson = try QuantizationLesson(chapter: chapter, bpe: bpe, corpus: text, base: baseModel, chat: chat)
         try lesson.numberFormats()                       // 7.1

@@ -81,9 +81,7 @@ extension RAGLesson {
                 let reply = try TaskEvaluation.reply(model, template, request: prompt(item, contexts[i]), maxTokens: 16,
                                                      random: &random)
                 replies.append(reply)
-                scores.items[item.task, default: 0] += 1
-                if TaskEvaluation.exactMatch(reply, item.answer) { scores.exact[item.task, default: 0] += 1 }
-                scores.f1[item.task, default: 0] += AnswerF1.f1(reply, item.answer)
+                scores.record(reply, for: item)
             }
             return (scores, replies)
         }
@@ -96,9 +94,7 @@ extension RAGLesson {
                                                               chunks: texts) }
                     ?? texts.lazy.compactMap(RAGTasks.candidate).first
                 replies.append(reply ?? "")
-                scores.items[item.task, default: 0] += 1
-                if TaskEvaluation.exactMatch(reply ?? "", item.answer) { scores.exact[item.task, default: 0] += 1 }
-                scores.f1[item.task, default: 0] += AnswerF1.f1(reply ?? "", item.answer)
+                scores.record(reply ?? "", for: item)
             }
             return (scores, replies)
         }

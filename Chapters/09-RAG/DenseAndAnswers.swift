@@ -24,6 +24,13 @@ struct AnswerScores {
         Double(exact[task, default: 0]) / Double(max(1, items[task, default: 0]))
     }
     func meanF1(_ task: InstructionTask) -> Double { f1[task, default: 0] / Double(max(1, items[task, default: 0])) }
+
+    /// Counts one answer: exact match and token F1 against the item's.
+    mutating func record(_ reply: String, for item: RAGQuestion) {
+        items[item.task, default: 0] += 1
+        if TaskEvaluation.exactMatch(reply, item.answer) { exact[item.task, default: 0] += 1 }
+        f1[item.task, default: 0] += AnswerF1.f1(reply, item.answer)
+    }
 }
 
 extension RAGLesson {

@@ -70,15 +70,8 @@ struct RAGChapter: ParsableCommand {
         let baseModel = try ChapterInputs.baseModel(baseFolder, corpus: text, tokenizer: bpe, quick: options.quick,
                                                     seed: options.seed)
         let chatFolder = checkpoint.map { URL(fileURLWithPath: $0) } ?? options.artifacts.url(.chatModel)
-        let chat: GPT
-        if FileManager.default.fileExists(atPath: chatFolder.appendingPathComponent("model.safetensors").path)
-            || !options.quick {
-            chat = try ChapterInputs.baseModel(chatFolder, corpus: text, tokenizer: bpe, quick: false)
-        } else {
-            print("(no chat model in \(chatFolder.path): a copy of the base model stands in for --quick; run ch05)")
-            chat = try GPT(baseModel.config, seed: options.seed)
-            for (copy, weights) in zip(chat.parameters, baseModel.parameters) { copy.value = weights.value }
-        }
+        let chat = try ChapterInputs.chatModel(chatFolder, base: baseModel, corpus: text, tokenizer: bpe,
+                                               quick: options.quick)
         chapter.banner("Chapter 09 — Retrieval-augmented generation")
         var lesson = try RAGLesson(chapter: chapter, bpe: bpe, corpus: text, base: baseModel,
                                    baseFolder: baseFolder, chat: chat)

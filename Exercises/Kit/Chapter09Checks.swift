@@ -5,9 +5,9 @@ import LLMCore
 
 public protocol Chapter09Exercises: Sendable {
     /// 09.1 — One query term's BM25 contribution to one chunk:
-    /// idf · f·(k1 + 1) / (f + k1·(1 − b + b·|d|/avgdl)), with idf = ln((N − n + 0.5) / (n + 0.5)); f the term's
-    /// count in the chunk, |d| the chunk's length, n the number of chunks holding the term (fewer than half, so
-    /// no floor is needed).
+    /// idf · f·(k1 + 1) / (f + k1·(1 − b + b·|d|/avgdl)), idf = ln((N − n + 0.5) / (n + 0.5));
+    /// f the term's count in the chunk, |d| the chunk's length, n the number of chunks holding the term
+    /// (fewer than half, so no floor is needed).
     func bm25Term(count f: Int, length: Int, averageLength: Double, chunks: Int, containing n: Int,
                   k1: Double, b: Double) throws -> Double
 

@@ -10,7 +10,8 @@ public enum ChapterInputs {
     /// on `corpus` instead (so `--quick` runs stand alone); otherwise a missing tokenizer is an error
     /// that names the command to run.
     public static func tokenizer(_ folder: URL, corpus: Corpus, quick: Bool) throws -> BPETokenizer {
-        let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent(BPETokenizer.rankFileName).path)
+        let file = folder.appendingPathComponent(BPETokenizer.rankFileName)
+        let exists = FileManager.default.fileExists(atPath: file.path)
         if exists || !quick {
             do {
                 return try BPETokenizer.load(from: folder)
@@ -25,9 +26,9 @@ public enum ChapterInputs {
 }
 
 extension ChapterInputs {
-    /// The Chapter 04 base model in `folder` (`Artifact.baseModel`: `<run-dir>/pretrain/checkpoint`). With `quick` and no
-    /// checkpoint there, a tiny model is trained on `corpus` for a few seconds instead (so `--quick` runs
-    /// stand alone); otherwise a missing checkpoint is an error that names the command to run.
+    /// The Chapter 04 base model in `folder` (`Artifact.baseModel`: `<run-dir>/pretrain/checkpoint`). With
+    /// `quick` and no checkpoint there, a tiny model is trained on `corpus` for a few seconds instead (so
+    /// `--quick` runs stand alone); otherwise a missing checkpoint is an error that names the command to run.
     public static func baseModel(_ folder: URL, corpus: Corpus, tokenizer: BPETokenizer, quick: Bool,
                                  seed: UInt64 = 1337) throws -> GPT {
         let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
@@ -48,8 +49,8 @@ extension ChapterInputs {
             return model
         }
         print("(no base model in \(folder.path): training a tiny one for --quick; run ch04 for the course model)")
-        let data = try TokenDataset.make(corpus: Corpus(entries: Array(corpus.entries.prefix(3000)), source: corpus.source),
-                                         tokenizer: tokenizer, contextLength: 64)
+        let slice = Corpus(entries: Array(corpus.entries.prefix(3000)), source: corpus.source)
+        let data = try TokenDataset.make(corpus: slice, tokenizer: tokenizer, contextLength: 64)
         let model = try GPT(.gpt2Style(vocabularySize: data.vocabularySize, contextLength: 64, layers: 2, heads: 2,
                                        embeddingSize: 64), seed: seed)
         var config = TrainingConfig(steps: 60, batchSize: 8)
@@ -59,9 +60,33 @@ extension ChapterInputs {
     }
 }
 
+extension ChapterInputs {
+    /// The Chapter 05 chat model in `folder` (`Artifact.chatModel`). With `quick` and no checkpoint there, a copy
+    /// of `base` stands in (a copy: a chapter may fine-tune it); otherwise a missing checkpoint is an error that
+    /// names the command to run.
+    public static func chatModel(_ folder: URL, base: GPT, corpus: Corpus, tokenizer: BPETokenizer,
+                                 quick: Bool) throws -> GPT {
+        let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
+        if exists || !quick {
+            guard exists else {
+                throw CourseError.invalidValue(name: Artifact.chatModel.title, value: folder.path,
+                                               expected: "\(Artifact.chatModel.title): run " +
+                                                         "'\(Artifact.chatModel.command)' (or 'make course') first, " +
+                                                         "or pass --checkpoint DIR")
+            }
+            return try baseModel(folder, corpus: corpus, tokenizer: tokenizer, quick: false)  // the same checks
+        }
+        print("(no chat model in \(folder.path): a copy of the base model stands in for --quick; run ch05 for it)")
+        let copy = try GPT(base.config, seed: 0)
+        for (parameter, weights) in zip(copy.parameters, base.parameters) { parameter.value = weights.value }
+        return copy
+    }
+}
+
 /// `--corpus PATH`, shared by the chapters that read text.
 public struct CorpusOption: ParsableArguments {
-    @Option(help: "A UTF-8 text file or folder to learn from (default: the fortune collections in \(Corpus.fortunesDirectory)).")
+    @Option(help: ArgumentHelp("A UTF-8 text file or folder to learn from (default: the fortune collections in "
+                               + "\(Corpus.fortunesDirectory))."))
     public var corpus: String?
 
     public init() {}

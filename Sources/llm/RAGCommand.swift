@@ -79,8 +79,9 @@ struct RAGCommand: ParsableCommand {
                                                          questions: questions.map(\.request),
                                                          gold: questions.map { $0.gold.min() ?? 0 },
                                                          steps: tuneSteps, seed: seed)
+                    let (first, last) = (tuned.losses.first ?? 0, tuned.losses.last ?? 0)
                     print("contrastive tuning on \(questions.count) pairs: InfoNCE "
-                          + "\(Format.fixed(tuned.losses.first ?? 0, 3)) → \(Format.fixed(tuned.losses.last ?? 0, 3))")
+                          + "\(Format.fixed(first, 3)) → \(Format.fixed(last, 3))")
                     encoder = tuned.encoder
                 } else {
                     encoder = TextEncoder(model: model, tokenizer: bpe, mean: TextEncoder.columnMeans(features))

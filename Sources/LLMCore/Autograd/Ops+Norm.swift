@@ -80,8 +80,8 @@ extension Tape {
                             let meanGH = horizontalSum(sumGH) / Float(c)
                             let r = rs[row], dx = dX + row * c
                             forLanes(c) { j, n in
-                                let d = r * (loadLanes(g + j, n) * loadLanes(wv + j,
-                                                                             n) - meanG - loadLanes(hat + j, n) * meanGH)
+                                let gw = loadLanes(g + j, n) * loadLanes(wv + j, n)
+                                let d = r * (gw - meanG - loadLanes(hat + j, n) * meanGH)
                                 storeLanes(fresh ? d : loadLanes(dx + j, n) + d, dx + j, n)
                             }
                         }

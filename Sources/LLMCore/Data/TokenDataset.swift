@@ -79,7 +79,10 @@ public struct TokenDataset: Sendable {
     static func read(_ url: URL, vocabularySize: Int) -> TokenDataset? {
         guard let data = FileManager.default.contents(atPath: url.path), data.count >= 32,
               Array(data.prefix(8)) == magic else { return nil }
-        let header = (0..<3).map { k in data.subdata(in: (8 + 8 * k)..<(16 + 8 * k)).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian } }
+        let header = (0..<3).map { k in
+            data.subdata(in: (8 + 8 * k)..<(16 + 8 * k))
+                .withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
+        }
         let (vocabulary, trainCount, validationCount) = (Int(header[0]), Int(header[1]), Int(header[2]))
         guard vocabulary == vocabularySize, data.count == 32 + 4 * (trainCount + validationCount) else { return nil }
         func stream(_ start: Int, _ count: Int) -> [Int32] {
@@ -88,7 +91,8 @@ public struct TokenDataset: Sendable {
         let dataset = TokenDataset(train: stream(32, trainCount),
                                    validation: stream(32 + 4 * trainCount, validationCount),
                                    vocabularySize: vocabulary)
-        let valid = dataset.train.allSatisfy { $0 >= 0 && Int($0) < vocabulary } && dataset.validation.allSatisfy { $0 >= 0 && Int($0) < vocabulary }
+        let inVocabulary = { (id: Int32) in id >= 0 && Int(id) < vocabulary }
+        let valid = dataset.train.allSatisfy(inVocabulary) && dataset.validation.allSatisfy(inVocabulary)
         return valid ? dataset : nil
     }
 
