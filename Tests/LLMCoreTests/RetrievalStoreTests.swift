@@ -79,6 +79,30 @@ import LLMRetrieval
         #expect(scores.questions == 3)
     }
 
+    // scikit-learn's ndcg_score on the same rankings (optional: skips, saying so, without scikit-learn).
+    @Test func ndcgAgreesWithScikitLearn() throws {
+        var g = SeededGenerator(seed: 31)
+        let n = 30
+        var rankings: [[Int]] = [], gold: [Set<Int>] = []
+        for _ in 0..<25 {
+            rankings.append(Array(Array(0..<n).shuffled(using: &g).prefix(12)))
+            gold.append(Set((0..<(1 + g.integer(below: 4))).map { _ in g.integer(below: n) }))
+        }
+        // Ranked items score n − rank (all above the unranked items' 0): sklearn's order is our ranking.
+        let scores = rankings.map { ranked in
+            (0..<n).map { item in ranked.firstIndex(of: item).map { Double(n - $0) } ?? 0 }
+        }
+        let relevance = gold.map { g in (0..<n).map { g.contains($0) ? 1 : 0 } }
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("ndcg-oracle-\(getpid()).json")
+        try JSONSerialization.data(withJSONObject: ["relevance": relevance, "scores": scores]).write(to: input)
+        guard let data = try runPythonFixture("ndcg_oracle.py", [input.path], needs: "scikit-learn") else { return }
+        let theirs = try #require(try JSONSerialization.jsonObject(with: data) as? [Double])
+        #expect(theirs.count == rankings.count)
+        for (i, reference) in theirs.enumerated() {
+            #expect(abs(RetrievalMetrics.ndcg(rankings[i], gold: gold[i]) - reference) < 1e-9, "row \(i)")
+        }
+    }
+
     @Test func tokenF1() {
         #expect(AnswerF1.f1("Mark Twain", "mark twain.") == 1)
         #expect(abs(AnswerF1.f1("Samuel Mark Twain", "Mark Twain") - 0.8) < 1e-12)   // p 2/3, r 1 → 0.8
