@@ -5,32 +5,34 @@ import LLMCore
 
 extension Benchmarks {
     /// Generates `newTokens` after a 16-token prompt from a randomly initialised model of `config` at
-    /// `threads` (top-p 0.9 sampling at T = 1, as llama2.c's `run` does by default) and reports
+    /// `threads` (top-p 0.9 sampling at T = 1, as llama2.c's `run` does by default; `greedy`: argmax, as
+    /// `run -t 0`, so either of run.c's modes has its like-for-like line) and reports
     /// tokens/s of the token-by-token loop. With the cache, also the weight bytes read per second: each
     /// new token reads every weight once, so that figure against memory bandwidth is the ceiling.
-    public static func generation(_ config: GPTConfig, name: String, threads: Int, cache: Bool, newTokens: Int = 200,
-                                  repeats: Int, into report: inout BenchmarkReport) throws {
+    public static func generation(_ config: GPTConfig, name: String, threads: Int, cache: Bool, greedy: Bool = false,
+                                  newTokens: Int = 200, repeats: Int, into report: inout BenchmarkReport) throws {
         try Parallel.withThreads(threads) {
             let model = try GPT(config, seed: 1)
             let generator = Generator(model: model)
             generator.usesCache = cache
             let prompt = (0..<16).map { $0 % config.vocabularySize }
             var random = SeededGenerator(seed: 2)
-            let weightBytes = model.parameters.parameterCount * MemoryLayout<Float>.size
+            let weightBytes = model.bytesReadPerToken
             let stream = StreamProbe(bytes: weightBytes)
             var rates: [Double] = [], bandwidths: [Double] = []
             // Without the cache every token is a long forward pass: no warm-up needed.
             let warmUps = cache ? 1 : 0
             for _ in 0..<max(repeats, 1) + warmUps {
                 let result = try generator.generate(prompt: prompt, maxTokens: newTokens,
-                                                    settings: SamplingSettings(topP: 0.9),
+                                                    settings: greedy ? .greedy : SamplingSettings(topP: 0.9),
                                                     generator: &random)
                 rates.append(result.tokensPerSecond)
                 if cache { bandwidths.append(stream.gigabytesPerSecond()) }
             }
             let rate = median(Array(rates.dropFirst(warmUps)))
             let label = { (cached: Bool) in
-                "generate \(name), \(newTokens) tokens, \(cached ? "KV cache" : "no cache"), \(threads) " +
+                "generate \(name), \(newTokens) tokens, \(cached ? "KV cache" : "no cache"), " +
+                "\(greedy ? "greedy, " : "")\(threads) " +
                 "thread\(threads == 1 ? "" : "s")"
             }
             guard cache else {

@@ -85,6 +85,10 @@ struct BenchCommand: ParsableCommand {
                         try Benchmarks.generation(config, name: name, threads: threads, cache: cache,
                                                   repeats: cache ? min(repeats, 3) : 1, into: &report)
                     }
+                    if cache {   // run.c -t 0's like: the same decoder without the sampling
+                        try Benchmarks.generation(llama, name: presets[1].0, threads: threads, cache: true,
+                                                  greedy: true, repeats: min(repeats, 3), into: &report)
+                    }
                 }
             }
         }

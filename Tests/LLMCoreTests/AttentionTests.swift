@@ -163,4 +163,26 @@ struct AttentionTests {
         #expect(GradientCheck.run([x]) { tape, v in tape.rotary(v[0], headSize: 4, rotatedHeads: 2, positionOffset: 3) }.passed)
         #expect(GradientCheck.run([x]) { tape, v in tape.slice(tape.reshape(v[0], [2, 5, 3, 4]), axis: 2, 1..<3) }.passed)
     }
+
+    @Test("RoPE's cached table equals cos/sin of m·base^(−2i/D) for any offset, whatever was asked before")
+    func ropeTableCache() {
+        func expected(_ m: Int, _ i: Int, _ d: Int, _ base: Double) -> (Float, Float) {
+            let angle = Double(m) * pow(base, -2 * Double(i) / Double(d))
+            return (Float(cos(angle)), Float(sin(angle)))
+        }
+        // Late positions first, then early ones, then a longer span: the cache grows and is sliced.
+        for (length, offset) in [(1, 90), (3, 0), (1, 7), (120, 5)] {
+            let table = RotaryTable(length: length, headSize: 6, offset: offset, base: 500)
+            #expect(table.cosines.count == length * 3 && table.sines.count == length * 3)
+            for m in 0..<length {
+                for i in 0..<3 {
+                    let (c, s) = expected(offset + m, i, 6, 500)
+                    #expect(table.cosines[m * 3 + i] == c && table.sines[m * 3 + i] == s,
+                            "position \(offset + m), pair \(i)")
+                }
+            }
+        }
+        let other = RotaryTable(length: 2, headSize: 6, offset: 4, base: 10_000)   // another base: its own table
+        #expect(other.cosines[3] == expected(5, 0, 6, 10_000).0 && other.sines[4] == expected(5, 1, 6, 10_000).1)
+    }
 }
