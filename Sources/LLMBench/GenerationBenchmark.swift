@@ -78,12 +78,15 @@ extension Benchmarks {
                 }
                 if round > 0 { bandwidths.append(StreamProbe(bytes: models[0].bytes).gigabytesPerSecond()) }
             }
-            let bandwidth = median(bandwidths), fp32 = median(rates[0])
+            // The ratio is the median of each round's ratio: the variants of one round run back to back, so
+            // a swing in the machine's load moves both sides of it.
+            let bandwidth = median(bandwidths)
             for (i, model) in models.enumerated() {
                 let rate = median(rates[i]), read = rate * Double(model.bytes) / 1e9
+                let ratio = median(zip(rates[i], rates[0]).map { $0 / $1 })
                 report.add("decode \(name), \(model.name), \(threads) thread\(threads == 1 ? "" : "s")", rate,
                            "tokens/s", String(format: "%.2f× fp32; weights %.1f MB read at %.1f GB/s = %.0f%% of " +
-                                              "streaming (%.1f GB/s)", rate / fp32, Double(model.bytes) / 1e6, read,
+                                              "streaming (%.1f GB/s)", ratio, Double(model.bytes) / 1e6, read,
                                               100 * read / bandwidth, bandwidth))
             }
         }

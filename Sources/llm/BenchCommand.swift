@@ -97,7 +97,7 @@ struct BenchCommand: ParsableCommand {
                                              kvHeads: 6, embeddingSize: 384)
             for threads in Set([1, Parallel.threads]).sorted() {
                 try Benchmarks.quantizedGeneration(llama, name: "llama-small", threads: threads,
-                                                   repeats: min(repeats, 3), into: &report)
+                                                   repeats: repeats, into: &report)
             }
         }
         let scaling = groups.contains(.attention) ? Benchmarks.attentionScaling(repeats: min(repeats, 5)) : []

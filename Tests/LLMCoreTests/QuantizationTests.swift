@@ -118,29 +118,32 @@ struct QuantizationTests {
         }
     }
 
-    @Test("each kernel equals the dequantized Float32 product (float activations: 1e-5 relative; int8: its rounding)")
-    func kernels() throws {
-        let w = matrix(24, 192, seed: 4)
+    // 192 columns: 6 blocks of 32 (Q4_0 runs two blocks at a time); 160: 5, so the last one goes alone.
+    // 64 rows × 2048 columns: enough rows of W for both cores to take a share.
+    @Test("each kernel equals the dequantized Float32 product (float activations: 1e-5 relative; int8: its rounding)",
+          arguments: [(24, 192), (24, 160), (64, 2048)])
+    func kernels(rows: Int, columns: Int) throws {
+        let w = matrix(rows, columns, seed: 4)
         var g = SeededGenerator(seed: 5)
         for scheme in Self.schemes + [QuantizationScheme(bits: 8, granularity: .group(96))] {
             guard let q = try? QuantizedMatrix(quantizing: w, scheme: scheme) else { continue }
             let dequantized = q.dequantized()
             for m in [1, 3] {
-                let x = Tensor.randomNormal([m, 192], using: &g).scalars
+                let x = Tensor.randomNormal([m, columns], using: &g).scalars
                 let expected = reference(x, dequantized, m: m)
                 let scale = expected.map(abs).max() ?? 1
-                var y = [Float](repeating: 0, count: m * 24)
+                var y = [Float](repeating: 0, count: m * rows)
                 x.withUnsafeBufferPointer { xp in
                     y.withUnsafeMutableBufferPointer { q.multiply(xp.baseAddress!, m: m, into: $0.baseAddress!) }
                 }
                 let worst = zip(y, expected).map { abs(Double($0) - $1) }.max() ?? 0
-                #expect(worst <= 1e-5 * scale, "\(scheme), m = \(m): max |Δ| \(worst) of \(scale)")
+                #expect(worst <= 1e-5 * scale, "\(scheme), \(rows)×\(columns), m = \(m): max |Δ| \(worst) of \(scale)")
                 guard q.supportsInt8Activations else { continue }
                 // Integer path: exact against the reference on the int8-rounded activations.
                 var rounded = x
                 for r in 0..<m {
                     for b in 0..<q.blocksPerRow {
-                        let range = (r * 192 + b * q.blockSize)..<(r * 192 + (b + 1) * q.blockSize)
+                        let range = (r * columns + b * q.blockSize)..<(r * columns + (b + 1) * q.blockSize)
                         let largest = rounded[range].map(abs).max() ?? 0
                         for i in range where largest > 0 {
                             rounded[i] = (x[i] * (127 / largest)).rounded() * (largest / 127)
@@ -148,11 +151,11 @@ struct QuantizationTests {
                     }
                 }
                 let expectedInt8 = reference(rounded, dequantized, m: m)
-                var y8 = [Float](repeating: 0, count: m * 24)
+                var y8 = [Float](repeating: 0, count: m * rows)
                 x.withUnsafeBufferPointer { xp in y8.withUnsafeMutableBufferPointer {
                     q.multiplyInt8(xp.baseAddress!, m: m, into: $0.baseAddress!) } }
                 let worst8 = zip(y8, expectedInt8).map { abs(Double($0) - $1) }.max() ?? 0
-                #expect(worst8 <= 1e-4 * scale, "\(scheme) int8 activations, m = \(m): max |Δ| \(worst8)")
+                #expect(worst8 <= 1e-4 * scale, "\(scheme) int8 activations, \(rows)×\(columns), m = \(m): max |Δ| \(worst8)")
             }
         }
     }

@@ -86,56 +86,43 @@ extension QuantizedMatrix {
                 }
             }
         }
-        // Σ_j q_x,j per block of each row: Q4_0's −8 is then applied once per block,
-        // Σ(q − 8)·x = Σq·x − 8·Σx.
-        var xSums = [Int32](repeating: 0, count: m * blocksPerRow)
-        for r in 0..<m {
-            for b in 0..<blocksPerRow {
-                var sum: Int32 = 0
-                for j in 0..<blockSize { sum &+= Int32(xq[r * columns + b * blockSize + j]) }
-                xSums[r * blocksPerRow + b] = sum
-            }
-        }
-        let (xScales, xTotals) = (xd, xSums)
-        /// One row of a Q4_0 matrix against one int8 row of x: per block, Σ lo·x_j + hi·x_{j+16} over its 16
-        /// bytes (a fixed trip count the compiler unrolls and vectorizes), minus 8·Σx, times d·d_x.
-        func q4Dot(_ bytes: UnsafePointer<UInt8>, scales: Int, xq: UnsafePointer<Int8>, xd: Int) -> Float {
-            var total: Float = 0
-            for b in 0..<blocksPerRow {
-                let source = bytes + b * 16, xs = xq + b * 32
-                var acc: Int32 = 0
-                for j in 0..<16 {
-                    acc &+= Int32(source[j] & 0x0F) &* Int32(xs[j]) &+ Int32(source[j] >> 4) &* Int32(xs[j + 16])
-                }
-                acc &-= 8 &* xTotals[xd + b]
-                total += steps[scales + b] * xScales[xd + b] * Float(acc)
-            }
-            return total
-        }
-        // Per row of W: its levels as Int8 (int4: q − 8, unpacked into a small buffer), then plain integer
-        // loops — Σ Int32(w)·Int32(x) is associative, so the compiler vectorizes it (widening multiply-adds).
-        let int4 = scheme.bits == 4
-        xq.withUnsafeBufferPointer { xqp in
-            quants.withUnsafeBufferPointer { q in
-                let xBase = xqp.baseAddress!
+        // The activations, widened once for every row of W: `spread` for int8 levels, `nibbleOrder` for Q4_0.
+        let q4 = scheme.bits == 4 && blockSize == 32
+        let activations = Int8Activations(
+            spread: Self.spread(xq), scales: xd, perRow: blocksPerRow,
+            nibbles: q4 ? Self.nibbleOrder(xq, blocks: m * blocksPerRow, perRow: blocksPerRow) : ([], []))
+        let int4 = scheme.bits == 4, blocks = blocksPerRow, size = blockSize
+        quants.withUnsafeBufferPointer { q in
+            steps.withUnsafeBufferPointer { wd in
+                let wScales = wd.baseAddress!
                 let signedLevels = UnsafeRawPointer(q.baseAddress!).assumingMemoryBound(to: Int8.self)
                 Parallel.forEach(rows, minimumPerWorker: minimumRows, fineGrained: true) { outputs in
+                    // Int4 with blocks other than 32: each row's q − 8 unpacked into a small Int8 buffer.
                     withUnsafeTemporaryAllocation(of: Int8.self, capacity: columns) { buffer in
                         let unpacked = buffer.baseAddress!
-                        for o in outputs {
-                            if int4 && blockSize == 32 {                 // Q4_0: straight from the nibbles
-                                let bytes = q.baseAddress! + o * rowBytes
+                        var outputs = outputs
+                        if !int4 && size == 32 {       // Q8_0: two rows of W at a time share each load of x
+                            while outputs.count >= 2 {
+                                let o = outputs.lowerBound
                                 for r in 0..<m {
-                                    y[r * rows + o] = q4Dot(bytes, scales: o * blocksPerRow,
-                                                            xq: xBase + r * columns, xd: r * blocksPerRow)
+                                    (y[r * rows + o], y[r * rows + o + 1]) = activations.q8Dot2(
+                                        signedLevels + o * rowBytes, rowBytes: rowBytes, row: r,
+                                        wScales: wScales + o * blocks)
                                 }
+                                outputs = o + 2..<outputs.upperBound
+                            }
+                        }
+                        for o in outputs {
+                            let bytes = q.baseAddress! + o * rowBytes, ws = wScales + o * blocks
+                            if q4 {                                         // Q4_0: straight from the nibbles
+                                for r in 0..<m { y[r * rows + o] = activations.q4Dot(bytes, row: r, wScales: ws) }
                                 continue
                             }
                             let w: UnsafePointer<Int8>
                             if int4 {
-                                let bytes = q.baseAddress! + o * rowBytes, half = blockSize / 2
-                                for b in 0..<blocksPerRow {
-                                    let source = bytes + b * half, target = unpacked + b * blockSize
+                                let half = size / 2
+                                for b in 0..<blocks {
+                                    let source = bytes + b * half, target = unpacked + b * size
                                     for j in 0..<half {
                                         target[j] = Int8(truncatingIfNeeded: Int16(source[j] & 0x0F) - 8)
                                         target[j + half] = Int8(truncatingIfNeeded: Int16(source[j] >> 4) - 8)
@@ -146,23 +133,191 @@ extension QuantizedMatrix {
                                 w = signedLevels + o * rowBytes
                             }
                             for r in 0..<m {
-                                var total: Float = 0
-                                for b in 0..<blocksPerRow {
-                                    let ws = w + b * blockSize, xs = xBase + r * columns + b * blockSize
-                                    var acc: Int32 = 0
-                                    if blockSize == 32 {                 // a fixed trip count: fully unrolled
-                                        for j in 0..<32 { acc &+= Int32(ws[j]) &* Int32(xs[j]) }
-                                    } else {
-                                        for j in 0..<blockSize { acc &+= Int32(ws[j]) &* Int32(xs[j]) }
-                                    }
-                                    total += steps[o * blocksPerRow + b] * xd[r * blocksPerRow + b] * Float(acc)
-                                }
-                                y[r * rows + o] = total
+                                y[r * rows + o] = activations.int8Dot(w, row: r, blockSize: size, wScales: ws)
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// x's int8 levels (m · columns of them, columns a multiple of 32) as Int16, per 32: the 16 at even
+    /// places, then the 16 at odd places — the halves `Int8Activations.chunk` multiplies W's even and odd
+    /// bytes by.
+    static func spread(_ levels: [Int8]) -> [Int16] {
+        var out = [Int16](repeating: 0, count: levels.count)
+        for start in stride(from: 0, to: levels.count, by: 32) {
+            for l in 0..<16 {
+                out[start + l] = Int16(levels[start + 2 * l])
+                out[start + 16 + l] = Int16(levels[start + 2 * l + 1])
+            }
+        }
+        return out
+    }
+
+    /// x's int8 levels in `blocks` blocks of 32 (`perRow` to a row), laid out for `Int8Activations.q4Dot`:
+    /// per pair of blocks (b, b + 1) of a row, 64 Int16 in the order the pair's 32 Q4_0 bytes, read as 16
+    /// Int16 lanes, yield their nibbles — lane i holds bytes 2i and 2i + 1 of the pair, that is elements
+    /// j = 2i mod 16 and j + 1 of block b + i / 8 in its low nibbles and j + 16, j + 17 in its high ones.
+    /// Also 8·Σx per block, in Int32 lane 0 (block b) and lane 4 (block b + 1) of 8: Q4_0's −8, applied once.
+    static func nibbleOrder(_ levels: [Int8], blocks: Int, perRow: Int) -> (x: [Int16], corrections: [Int32]) {
+        let rows = blocks / perRow, pairs = perRow / 2
+        var x = [Int16](repeating: 0, count: rows * pairs * 64)
+        var corrections = [Int32](repeating: 0, count: rows * pairs * 8)
+        for r in 0..<rows {
+            for p in 0..<pairs {
+                let out = (r * pairs + p) * 64, first = (r * perRow + 2 * p) * 32
+                for i in 0..<16 {
+                    let block = first + (i / 8) * 32, j = (2 * i) % 16
+                    x[out + i] = Int16(levels[block + j])
+                    x[out + 16 + i] = Int16(levels[block + j + 1])
+                    x[out + 32 + i] = Int16(levels[block + j + 16])
+                    x[out + 48 + i] = Int16(levels[block + j + 17])
+                }
+                for half in 0..<2 {
+                    let block = first + half * 32
+                    var sum: Int32 = 0
+                    for j in 0..<32 { sum &+= Int32(levels[block + j]) }
+                    corrections[(r * pairs + p) * 8 + 4 * half] = 8 * sum
+                }
+            }
+        }
+        return (x, corrections)
+    }
+}
+
+/// One call's activations, quantized and widened once for every row of W, and the dot products of one row
+/// of W against them. No horizontal sum per block: 32 levels of W are read as 16 Int16 lanes of two bytes
+/// each, shifts sign-extend the even and the odd byte of every lane, and w_even·x_even + w_odd·x_odd per
+/// lane is two Int16 multiplies and fits (|w| ≤ 128, |x| ≤ 127: at most 32 512). Pairs of lanes are then
+/// summed into 8 Int32 lanes (what x86's `pmaddwd` does in one instruction); per block those 8 sums, below
+/// 2²² in size, become Float exactly (`exactFloat`) and are scaled into Float lanes: one horizontal sum per
+/// row. Swift's generic SIMD conversions compile to calls — ten times slower here — hence the shifts.
+final class Int8Activations: @unchecked Sendable {
+    let spread: UnsafeMutableBufferPointer<Int16>, scales: UnsafeMutableBufferPointer<Float>
+    let nibbles: UnsafeMutableBufferPointer<Int16>, corrections: UnsafeMutableBufferPointer<Int32>
+    let perRow: Int
+
+    init(spread: [Int16], scales: [Float], perRow: Int, nibbles: (x: [Int16], corrections: [Int32])) {
+        func copy<T>(_ a: [T]) -> UnsafeMutableBufferPointer<T> {
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(a.count, 1))
+            _ = buffer.initialize(from: a)
+            return buffer
+        }
+        (self.spread, self.scales, self.perRow) = (copy(spread), copy(scales), perRow)
+        (self.nibbles, self.corrections) = (copy(nibbles.x), copy(nibbles.corrections))
+    }
+
+    deinit {
+        spread.deallocate(); scales.deallocate(); nibbles.deallocate(); corrections.deallocate()
+    }
+
+    /// Σ_b d_w,b·d_x,b·Σ_j w_j·x_j: one row of int8 levels (blocks of 32·k) against row `row` of x.
+    @inline(__always)
+    func int8Dot(_ w: UnsafePointer<Int8>, row: Int, blockSize: Int, wScales: UnsafePointer<Float>) -> Float {
+        let x = UnsafePointer(spread.baseAddress! + row * perRow * blockSize)
+        let xScales = UnsafePointer(scales.baseAddress! + row * perRow)
+        @inline(__always) func block(_ b: Int) -> SIMD8<Float> {
+            var lanes: SIMD8<Int32>
+            if blockSize == 32 {                                     // Q8_0: one chunk, no inner loop
+                lanes = Self.chunk(UnsafeRawPointer(w + b * 32).loadUnaligned(as: SIMD16<Int16>.self), x + b * 32)
+            } else {
+                lanes = SIMD8<Int32>()
+                for c in stride(from: b * blockSize, to: (b + 1) * blockSize, by: 32) {
+                    lanes &+= Self.chunk(UnsafeRawPointer(w + c).loadUnaligned(as: SIMD16<Int16>.self), x + c)
+                }
+            }
+            return Self.exactFloat(lanes) * (wScales[b] * xScales[b])
+        }
+        var first = SIMD8<Float>(), second = SIMD8<Float>()      // two accumulators: blocks need not wait
+        var b = 0
+        while b + 1 < perRow {
+            first += block(b)
+            second += block(b + 1)
+            b += 2
+        }
+        if b < perRow { first += block(b) }
+        return (first + second).sum()
+    }
+
+    /// `int8Dot` for two consecutive rows of Q8_0 levels (`rowBytes` apart) at once: each 32 of x is
+    /// loaded once for both, and the two rows' sums are independent chains.
+    @inline(__always)
+    func q8Dot2(_ w: UnsafePointer<Int8>, rowBytes: Int, row: Int,
+                wScales: UnsafePointer<Float>) -> (Float, Float) {
+        let x = UnsafePointer(spread.baseAddress! + row * perRow * 32)
+        let xScales = UnsafePointer(scales.baseAddress! + row * perRow)
+        var first = SIMD8<Float>(), second = SIMD8<Float>()
+        for b in 0..<perRow {
+            let even = Self.load(x + b * 32), odd = Self.load(x + b * 32 + 16)
+            let w0 = UnsafeRawPointer(w + b * 32).loadUnaligned(as: SIMD16<Int16>.self)
+            let w1 = UnsafeRawPointer(w + rowBytes + b * 32).loadUnaligned(as: SIMD16<Int16>.self)
+            let p0 = Self.pairSums(((w0 &<< 8) &>> 8) &* even &+ (w0 &>> 8) &* odd)
+            let p1 = Self.pairSums(((w1 &<< 8) &>> 8) &* even &+ (w1 &>> 8) &* odd)
+            first += Self.exactFloat(p0) * (wScales[b] * xScales[b])
+            second += Self.exactFloat(p1) * (wScales[perRow + b] * xScales[b])
+        }
+        return (first.sum(), second.sum())
+    }
+
+    /// The same for one row of Q4_0 blocks (16 bytes: element j in the low nibble of byte j, j + 16 in the
+    /// high one, value q − 8), two blocks — 32 bytes, 64 nibbles — at a time: four masks and shifts of the
+    /// 16 Int16 lanes give the four nibbles of each lane, which meet x in `nibbleOrder`'s layout; q ≤ 15, so
+    /// four products add up within Int16, and Σ(q − 8)·x = Σq·x − 8·Σx. An odd last block goes on its own.
+    @inline(__always)
+    func q4Dot(_ bytes: UnsafePointer<UInt8>, row: Int, wScales: UnsafePointer<Float>) -> Float {
+        let pairs = perRow / 2, xScales = UnsafePointer(scales.baseAddress! + row * perRow)
+        let x = UnsafePointer(nibbles.baseAddress! + row * pairs * 64)
+        let fixes = UnsafePointer(corrections.baseAddress! + row * pairs * 8)
+        let mask = SIMD16<Int16>(repeating: 0x0F)
+        var total = SIMD8<Float>()
+        for p in 0..<pairs {
+            let v = UnsafeRawPointer(bytes + p * 32).loadUnaligned(as: SIMD16<Int16>.self), xs = x + p * 64
+            var sums = (v & mask) &* Self.load(xs)
+            sums &+= ((v &>> 8) & mask) &* Self.load(xs + 16)
+            sums &+= ((v &>> 4) & mask) &* Self.load(xs + 32)
+            sums &+= ((v &>> 12) & mask) &* Self.load(xs + 48)
+            let lanes = Self.pairSums(sums) &- UnsafeRawPointer(fixes + p * 8).loadUnaligned(as: SIMD8<Int32>.self)
+            let b = 2 * p
+            let scale = SIMD8<Float>(lowHalf: SIMD4(repeating: wScales[b] * xScales[b]),
+                                     highHalf: SIMD4(repeating: wScales[b + 1] * xScales[b + 1]))
+            total += Self.exactFloat(lanes) * scale
+        }
+        if perRow % 2 == 1 {
+            let b = perRow - 1
+            let packed = UnsafeRawPointer(bytes + b * 16).loadUnaligned(as: SIMD16<UInt8>.self)
+            // q − 8 as a signed byte (wrapping UInt8 arithmetic); low nibbles then high ones, in order.
+            let low = (packed & 0x0F) &- 8, high = (packed &>> 4) &- 8
+            let levels = SIMD16<Int16>(lowHalf: unsafeBitCast(low, to: SIMD8<Int16>.self),
+                                       highHalf: unsafeBitCast(high, to: SIMD8<Int16>.self))
+            let xs = UnsafePointer(spread.baseAddress! + (row * perRow + b) * 32)
+            total += Self.exactFloat(Self.chunk(levels, xs)) * (wScales[b] * xScales[b])
+        }
+        return total.sum()
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Int16>) -> SIMD16<Int16> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Int16>.self)
+    }
+
+    /// 32 weights (two signed bytes per Int16 lane) against 32 spread activations: 8 Int32 partial sums.
+    @inline(__always)
+    static func chunk(_ w: SIMD16<Int16>, _ x: UnsafePointer<Int16>) -> SIMD8<Int32> {
+        pairSums(((w &<< 8) &>> 8) &* load(x) &+ (w &>> 8) &* load(x + 16))
+    }
+
+    /// 16 Int16 lanes → 8 Int32 lanes, each the sum of a lane pair (shifts sign-extend each half).
+    @inline(__always)
+    static func pairSums(_ v: SIMD16<Int16>) -> SIMD8<Int32> {
+        let pairs = unsafeBitCast(v, to: SIMD8<Int32>.self)
+        return ((pairs &<< 16) &>> 16) &+ (pairs &>> 16)
+    }
+
+    /// Int32 lanes below 2²² in size as Float, exactly: 1.5·2²³ + v has v in its low mantissa bits.
+    @inline(__always)
+    static func exactFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
+        unsafeBitCast(v &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12_582_912
     }
 }
