@@ -137,7 +137,8 @@ struct QuantizationTests {
                     y.withUnsafeMutableBufferPointer { q.multiply(xp.baseAddress!, m: m, into: $0.baseAddress!) }
                 }
                 let worst = zip(y, expected).map { abs(Double($0) - $1) }.max() ?? 0
-                #expect(worst <= 1e-5 * scale, "\(scheme), \(rows)×\(columns), m = \(m): max |Δ| \(worst) of \(scale)")
+                #expect(worst <= 1e-5 * scale,
+                        "\(scheme), \(rows)×\(columns), m = \(m): max |Δ| \(worst) of \(scale)")
                 guard q.supportsInt8Activations else { continue }
                 // Integer path: exact against the reference on the int8-rounded activations.
                 var rounded = x
@@ -155,7 +156,8 @@ struct QuantizationTests {
                 x.withUnsafeBufferPointer { xp in y8.withUnsafeMutableBufferPointer {
                     q.multiplyInt8(xp.baseAddress!, m: m, into: $0.baseAddress!) } }
                 let worst8 = zip(y8, expectedInt8).map { abs(Double($0) - $1) }.max() ?? 0
-                #expect(worst8 <= 1e-4 * scale, "\(scheme) int8 activations, \(rows)×\(columns), m = \(m): max |Δ| \(worst8)")
+                #expect(worst8 <= 1e-4 * scale,
+                        "\(scheme) int8 activations, \(rows)×\(columns), m = \(m): max |Δ| \(worst8)")
             }
         }
     }
