@@ -1,0 +1,158 @@
+// Chapter 10's metrics: each with a value worked out by hand in the comment beside it, and, optionally,
+// the same figures from sacrebleu and rouge-score on the shipped English and Chinese pairs.
+
+import Foundation
+import Testing
+@testable import LLMCore
+
+@Suite("Evaluation metrics")
+struct EvaluationMetricTests {
+    @Test("SQuAD exact match and token F1, with CJK characters as tokens")
+    func answers() {
+        #expect(AnswerMetrics.normalized("The  Eiffel Tower!") == "eiffel tower")
+        #expect(AnswerMetrics.exactMatch("the Eiffel tower.", "Eiffel Tower") == 1)
+        #expect(AnswerMetrics.exactMatch("Eiffel", "Eiffel Tower") == 0)
+        // shared {eiffel, tower}: P = 2/2, R = 2/4 → F1 = 2·1·0.5 / 1.5 = 2/3
+        #expect(abs(AnswerMetrics.tokenF1("The Eiffel tower!", "eiffel tower in Paris") - 2.0 / 3) < 1e-12)
+        // multisets: "a a b" (articles go: "b"... so use words) — "x x y" vs "x y y": shared x, y → 2/3 each
+        #expect(abs(AnswerMetrics.tokenF1("x x y", "x y y") - 2.0 / 3) < 1e-12)
+        // 巴 黎 铁 塔 vs 铁 塔: P = 2/4, R = 2/2 → 2/3; the 。 is dropped
+        #expect(abs(AnswerMetrics.tokenF1("巴黎铁塔。", "铁塔") - 2.0 / 3) < 1e-12)
+        #expect(AnswerMetrics.tokenF1("", "") == 1 && AnswerMetrics.tokenF1("the", "Paris") == 0)
+        // the best of several references counts
+        #expect(AnswerMetrics.tokenF1("Paris", ["London", "paris"]) == 1)
+        // code points, as Python: a precomposed é is not e + U+0301
+        #expect(AnswerMetrics.exactMatch("caf\u{E9}", "cafe\u{301}") == 0)
+    }
+
+    @Test("13a and zh tokenization, sacrebleu's rules (and its Chinese-range quirk)")
+    func tokenizers() {
+        #expect(BLEUTokenizer.thirteenA("It costs $3.14, or 1,000 yen -- cheap!")
+                == "It costs $ 3.14 , or 1,000 yen -- cheap !")
+        #expect(BLEUTokenizer.thirteenA("A \"quote\" &amp; 20-year-old") == "A \" quote \" & 20 - year-old")
+        #expect(BLEUTokenizer.zh("春眠不觉晓，处处") == "春 眠 不 觉 晓 ， 处 处")
+        // — (U+2014) counts as "Chinese" in sacrebleu, 𠀀 (U+20000) does not: see BLEU.swift
+        #expect(BLEUTokenizer.zh("a—b 𠀀x") == "a — b 𠀀x")
+    }
+
+    @Test("corpus BLEU by hand: clipping, exponential smoothing, brevity penalty")
+    func bleu() throws {
+        // the cat sat on the mat | the cat is on the mat: 1-grams 5/6, 2-grams 3/5, 3-grams 1/4, 4-grams 0/3
+        // → smoothed 1/(2·3); BLEU = (83.33 · 60 · 25 · 16.67)^¼ = 37.99, BP 1 (6 tokens each)
+        let s = try BLEU.corpus(["the cat sat on the mat"], references: [["the cat is on the mat"]])
+        #expect(s.correct == [5, 3, 1, 0] && s.total == [6, 5, 4, 3])
+        #expect(abs(s.score - pow(100.0 * 5 / 6 * 60 * 25 * 100 / 6, 0.25)) < 1e-9)
+        #expect(s.description == "BLEU = 37.99 83.3/60.0/25.0/16.7 (BP = 1.000 ratio = 1.000 hyp_len = 6 ref_len = 6)")
+        #expect(s.signature == "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:llm-course")
+        // "the" four times against one "the": clipped to 1 of 4
+        let clipped = try BLEU.corpus(["the the the the"], references: [["the cat"]])
+        #expect(clipped.correct[0] == 1 && clipped.total[0] == 4)
+        // 2 tokens against 4: BP = exp(1 − 4/2) = e^−1
+        let short = try BLEU.corpus(["a b"], references: [["a b c d"]])
+        #expect(abs(short.brevityPenalty - exp(-1)) < 1e-12)
+        // no smoothing: a missing order makes BLEU 0; the closest of two references sets r
+        #expect(try BLEU.corpus(["a b"], references: [["a b c d"]], smoothing: .none).score == 0)
+        #expect(try BLEU.corpus(["a b c"], references: [["a b c d e", "a b"]]).referenceLength == 2)
+        #expect(throws: CourseError.self) { try BLEU.corpus(["a"], references: []) }
+        #expect(throws: CourseError.self) { try BLEU.corpus(["a"], references: [[]]) }
+    }
+
+    @Test("chrF by hand: effective orders, β = 2")
+    func chrf() throws {
+        #expect(try CHRF.corpus(["ab"], references: [["ab"]]).score == 100)
+        // ab | ac: 1-grams P = R = 1/2, 2-grams P = R = 0, no 3…6-grams: P = R = 1/4 → F = 25
+        #expect(abs(try CHRF.corpus(["ab"], references: [["ac"]]).score - 25) < 1e-12)
+        // white space does not count: "a b" is "ab"
+        #expect(try CHRF.corpus(["a b"], references: [["ab"]]).score == 100)
+    }
+
+    @Test("ROUGE-1/2/L by hand, and the Chinese tokenization rouge-score lacks")
+    func rouge() {
+        // the cat sat | the cat is on: shared 1-grams 2 → P 2/3, R 2/4; 2-grams 1 → P 1/2, R 1/3; LCS 2
+        let one = ROUGE.n(1, prediction: "The cat sat.", reference: "the cat is on")
+        #expect(abs(one.precision - 2.0 / 3) < 1e-12 && abs(one.recall - 0.5) < 1e-12)
+        #expect(abs(one.f - 2 * (2.0 / 3) * 0.5 / (2.0 / 3 + 0.5)) < 1e-12)
+        let two = ROUGE.n(2, prediction: "The cat sat.", reference: "the cat is on")
+        #expect(abs(two.precision - 0.5) < 1e-12 && abs(two.recall - 1.0 / 3) < 1e-12)
+        // LCS of (a b c d) and (a c b d) is 3
+        #expect(abs(ROUGE.l(prediction: "a b c d", reference: "a c b d").f - 0.75) < 1e-12)
+        // English tokens: nothing left of a Chinese pair
+        #expect(ROUGE.n(1, prediction: "床前明月光", reference: "床前明月光") == .zero)
+        #expect(ROUGE.n(1, prediction: "床前明月光", reference: "床前明月光", tokenization: .chinese).f == 1)
+    }
+
+    @Test("ECE over 15 bins, reliability bins, accuracy–coverage, bootstrap intervals")
+    func calibration() throws {
+        // 0.9, 0.9 (one right) in bin 14 of 15: |0.5 − 0.9| · 2/4;
+        // 0.6, 0.6 (both right) in bin 9: |1 − 0.6| · 2/4
+        let ece = try Calibration.expectedCalibrationError(confidences: [0.9, 0.9, 0.6, 0.6],
+                                                           correct: [true, false, true, true])
+        #expect(abs(ece - 0.4) < 1e-12)
+        let bins = try Calibration.reliability(confidences: [0.9, 0.6, 0, 1], correct: [true, true, false, true])
+        #expect(bins.count == 15 && bins[13].count == 1 && bins[8].count == 1)
+        #expect(bins[0].count == 1 && bins[14].count == 1)
+        #expect(throws: CourseError.self) { try Calibration.reliability(confidences: [1.5], correct: [true]) }
+        let curve = Calibration.accuracyCoverage(confidences: [0.2, 0.9, 0.5], correct: [false, true, false])
+        #expect(curve.map(\.accuracy) == [1, 0.5, 1.0 / 3])
+        // constant scores: no spread; a fair coin over 400 items: the interval holds 0.5 and is about ±0.05
+        #expect(Bootstrap.mean([1, 1, 1]).lower == 1)
+        let coin = Bootstrap.mean((0..<400).map { Double($0 % 2) }, seed: 3)
+        #expect(coin.lower < 0.5 && coin.upper > 0.5)
+        #expect(coin.upper - coin.lower > 0.07 && coin.upper - coin.lower < 0.13)
+        #expect(Bootstrap.percentile([1, 2, 3, 4], 0.5) == 2.5)
+    }
+}
+
+@Suite("Evaluation metrics against sacrebleu and rouge-score")
+struct TextMetricOracleTests {
+    struct Pairs: Decodable { let english: [[String]], chinese: [[String]] }
+    struct Oracle: Decodable {
+        let tok13a: [String], tokzh: [String]
+        let bleu: Double, bleu_counts: [Int], bleu_totals: [Int], sys_len: Int, ref_len: Int
+        let bleu_signature: String, chrf: Double, chrf_signature: String
+        let rouge: [[String: [Double]]], rouge1_default_tokenizer: [Double]
+    }
+
+    @Test("BLEU, chrF and ROUGE equal the Python tools' on English and Chinese pairs (skips without them)")
+    func sameFigures() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures")
+        let file = fixtures.appendingPathComponent("eval_pairs.json")
+        guard let out = try runPythonFixture("text_metrics_oracle.py", [file.path], needs: "sacrebleu and rouge-score")
+        else { return }
+        let oracle = try JSONDecoder().decode([String: Oracle].self, from: out)
+        let pairs = try JSONDecoder().decode(Pairs.self, from: Data(contentsOf: file))
+        for (language, list) in [("english", pairs.english), ("chinese", pairs.chinese)] {
+            let o = try #require(oracle[language])
+            let strings = list.flatMap { $0 }
+            let strip = { (s: String) in TextSegments.pythonStrip(s, leading: false) }
+            #expect(strings.map { BLEUTokenizer.thirteenA(strip($0)) } == o.tok13a, "\(language) 13a")
+            #expect(strings.map { BLEUTokenizer.zh(strip($0)) } == o.tokzh, "\(language) zh")
+            let hypotheses = list.map { $0[0] }, references = list.map { [$0[1]] }
+            let bleu = try BLEU.corpus(hypotheses, references: references,
+                                       tokenizer: language == "english" ? .thirteenA : .zh)
+            #expect(abs(bleu.score - o.bleu) < 1e-6, "\(language) BLEU \(bleu.score) vs \(o.bleu)")
+            #expect(bleu.correct == o.bleu_counts && bleu.total == o.bleu_totals)
+            #expect(bleu.hypothesisLength == o.sys_len && bleu.referenceLength == o.ref_len)
+            let withoutVersion = { (s: String) in s.split(separator: "|").dropLast().joined(separator: "|") }
+            #expect(withoutVersion(bleu.signature) == withoutVersion(o.bleu_signature))
+            let chrf = try CHRF.corpus(hypotheses, references: references)
+            #expect(abs(chrf.score - o.chrf) < 1e-6, "\(language) chrF \(chrf.score) vs \(o.chrf)")
+            #expect(withoutVersion(chrf.signature) == withoutVersion(o.chrf_signature))
+            let tokenization: ROUGE.Tokenization = language == "english" ? .english : .chinese
+            for (pair, expected) in zip(list, o.rouge) {
+                let ours = ["rouge1": ROUGE.n(1, prediction: pair[0], reference: pair[1], tokenization: tokenization),
+                            "rouge2": ROUGE.n(2, prediction: pair[0], reference: pair[1], tokenization: tokenization),
+                            "rougeL": ROUGE.l(prediction: pair[0], reference: pair[1], tokenization: tokenization)]
+                for (name, score) in ours {
+                    let e = try #require(expected[name])
+                    #expect(abs(score.precision - e[0]) < 1e-6 && abs(score.recall - e[1]) < 1e-6
+                            && abs(score.f - e[2]) < 1e-6, "\(language) \(name) of \(pair)")
+                }
+            }
+            // rouge-score's own tokenizer on Chinese: everything dropped, every score 0 — ours agrees.
+            let defaults = list.map { ROUGE.n(1, prediction: $0[0], reference: $0[1]).f }
+            #expect(zip(defaults, o.rouge1_default_tokenizer).allSatisfy { abs($0 - $1) < 1e-6 })
+        }
+    }
+}
