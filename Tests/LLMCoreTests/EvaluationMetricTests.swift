@@ -156,3 +156,77 @@ struct TextMetricOracleTests {
         }
     }
 }
+
+@Suite("Classification, fairness and robustness measurements")
+struct GroupMetricTests {
+    @Test("precision, recall, macro and micro by hand, and equal to scikit-learn's (skips without it)")
+    func precisionRecall() throws {
+        // confusion (true × predicted): class 0: 2 right, 1 → 1; class 1: 1 → 0, 1 right; class 2: 1 → 0
+        let r = try ClassificationReport(predictions: [0, 0, 1, 1, 0, 0], labels: [0, 0, 0, 1, 1, 2], classes: 3)
+        #expect(r.precision[0] == 0.5 && r.precision[1] == 0.5 && r.precision[2] == 0)   // 2/4, 1/2, none
+        #expect(abs(r.recall[0]! - 2.0 / 3) < 1e-12 && r.recall[1] == 0.5 && r.recall[2] == 0)
+        #expect(abs(r.macroPrecision - 1.0 / 3) < 1e-12 && r.microF1 == 0.5)
+        #expect(try ClassificationReport(predictions: [0], labels: [0], classes: 3).precision == [1, nil, nil])
+        var g = SeededGenerator(seed: 9)
+        let labels = (0..<200).map { _ in Int(g.next() % 4) }
+        let predictions = labels.map { g.next() % 3 == 0 ? Int(g.next() % 5) : $0 }       // some class 4: never true
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("cls-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: input) }
+        try JSONSerialization.data(withJSONObject: ["labels": labels, "predictions": predictions, "classes": 5])
+            .write(to: input)
+        guard let out = try runPythonFixture("classification_oracle.py", [input.path], needs: "scikit-learn")
+        else { return }
+        struct Oracle: Decodable { let precision, recall, f1, macro: [Double]; let micro_f1, accuracy: Double }
+        let o = try JSONDecoder().decode(Oracle.self, from: out)
+        let ours = try ClassificationReport(predictions: predictions, labels: labels, classes: 5)
+        for c in 0..<5 {
+            #expect(abs((ours.precision[c] ?? 0) - o.precision[c]) < 1e-12, "precision of class \(c)")
+            #expect(abs((ours.recall[c] ?? 0) - o.recall[c]) < 1e-12, "recall of class \(c)")
+            #expect(abs((ours.f1[c] ?? 0) - o.f1[c]) < 1e-12, "F1 of class \(c)")
+        }
+        #expect(abs(ours.macroPrecision - o.macro[0]) < 1e-12 && abs(ours.macroRecall - o.macro[1]) < 1e-12)
+        #expect(abs(ours.macroF1 - o.macro[2]) < 1e-12)
+        #expect(abs(ours.microF1 - o.micro_f1) < 1e-12 && abs(ours.accuracy - o.accuracy) < 1e-12)
+    }
+
+    @Test("per-group accuracy, demographic-parity and equalized-odds differences by hand")
+    func fairness() throws {
+        // group en: labels 1 1 0 0, predictions 1 0 0 0 → selection of 1: 1/4, TPR 1/2, FPR 0, accuracy 3/4
+        // group zh: labels 1 1 0 0, predictions 1 1 1 0 → selection of 1: 3/4, TPR 1,   FPR 1/2, accuracy 3/4
+        // class 1: DP 1/2, EO max(1/2, 1/2); class 0 (one-vs-rest) gives the same spreads
+        let report = try FairnessReport(predictions: [1, 0, 0, 0, 1, 1, 1, 0], labels: [1, 1, 0, 0, 1, 1, 0, 0],
+                                        groups: ["en", "en", "en", "en", "zh", "zh", "zh", "zh"], classes: 2)
+        #expect(report.groups.map(\.group) == ["en", "zh"] && report.groups.map(\.accuracy) == [0.75, 0.75])
+        #expect(report.demographicParityDifference == 0.5 && report.equalizedOddsDifference == 0.5)
+        // the same behaviour in both groups: 0 and 0, whatever the accuracy
+        let fair = try FairnessReport(predictions: [1, 0, 1, 0], labels: [1, 1, 1, 1], groups: ["a", "a", "b", "b"],
+                                      classes: 2)
+        #expect(fair.demographicParityDifference == 0 && fair.equalizedOddsDifference == 0)
+        #expect(throws: CourseError.self) {
+            try FairnessReport(predictions: [1], labels: [1], groups: [], classes: 2)
+        }
+    }
+
+    @Test("perturbations keep what a reader needs and are repeatable; the drop rate")
+    func perturbations() {
+        let text = "Never put off till tomorrow, what you can do today."
+        let typos = Perturbation.typos.apply(text, seed: 1, typoRate: 1)
+        #expect(typos != text && typos.count == text.count)
+        #expect(typos == Perturbation.typos.apply(text, seed: 1, typoRate: 1))
+        // every word of 4+ letters keeps its first and last letters and its letters
+        for (a, b) in zip(text.split(separator: " "), typos.split(separator: " ")) {
+            #expect(a.first == b.first && a.last == b.last && a.sorted() == b.sorted())
+        }
+        #expect(Perturbation.typos.apply("a an the cat", seed: 1, typoRate: 1) == "a an the cat")   // too short
+        #expect(Perturbation.upperCase.apply("abc 春") == "ABC 春")
+        #expect(Perturbation.whitespace.apply("a b") == " a  b ")
+        #expect(Perturbation.punctuation.apply("Hi, there! 春眠，不覺曉。")
+                == "Hi there 春眠不覺曉")
+        #expect(Perturbation.simplified.apply("春眠不覺曉，處處聞啼鳥。")
+                == "春眠不觉晓，处处闻啼鸟。")
+        // the table is traditional → simplified: no simplified character is itself converted
+        #expect(Perturbation.simplifiedOf.values.allSatisfy { Perturbation.simplifiedOf[$0] == nil })
+        #expect(Perturbation.dropRate(clean: 1, perturbed: 0.75) == 0.25)
+        #expect(Perturbation.dropRate(clean: 0, perturbed: 0).isNaN)
+    }
+}

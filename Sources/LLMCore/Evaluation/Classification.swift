@@ -5,7 +5,8 @@
 // (P: precision, of the items predicted as the class, how many are; R: recall, of the items of the class,
 // how many were found; a class never predicted and never present is left out of the average, one never
 // predicted but present scores 0), so every class counts the same however many items it has. The
-// confusion matrix counts items by (true class, predicted class).
+// confusion matrix counts items by (true class, predicted class). Chapter 10 adds precision and recall per
+// class and their macro means (each class weighs the same) and micro means (each item weighs the same).
 
 import Foundation
 
@@ -50,6 +51,37 @@ public struct ClassificationReport: Sendable, Equatable {
     public var macroF1: Double {
         let scores = f1.compactMap { $0 }
         return scores.isEmpty ? .nan : scores.reduce(0, +) / Double(scores.count)
+    }
+
+    /// Of the items predicted as each class, the fraction that are (0 for a class never predicted, as
+    /// scikit-learn's `zero_division=0`); nil for a class neither present nor predicted.
+    public var precision: [Double?] {
+        (0..<classes).map { c in
+            let predicted = (0..<classes).reduce(0) { $0 + confusion[$1][c] }
+            if predicted == 0 && confusion[c].reduce(0, +) == 0 { return nil }
+            return predicted == 0 ? 0 : Double(confusion[c][c]) / Double(predicted)
+        }
+    }
+
+    /// Of the items of each class, the fraction found; nil for a class neither present nor predicted.
+    public var recall: [Double?] {
+        (0..<classes).map { c in
+            let present = confusion[c].reduce(0, +)
+            if present == 0 && (0..<classes).allSatisfy({ confusion[$0][c] == 0 }) { return nil }
+            return present == 0 ? 0 : Double(confusion[c][c]) / Double(present)
+        }
+    }
+
+    public var macroPrecision: Double { Self.mean(precision) }
+    public var macroRecall: Double { Self.mean(recall) }
+
+    /// Micro averages pool every item's decision before dividing: with one label per item each wrong item
+    /// is one false positive and one false negative, so micro precision = recall = F1 = accuracy.
+    public var microF1: Double { accuracy }
+
+    static func mean(_ values: [Double?]) -> Double {
+        let present = values.compactMap { $0 }
+        return present.isEmpty ? .nan : present.reduce(0, +) / Double(present.count)
     }
 }
 
