@@ -10,8 +10,8 @@ import LLMCore
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluation (Chapter 10): score outputs against references.",
-        subcommands: [Metric.self])
+        abstract: "Evaluation (Chapter 10): score outputs against references; blind side-by-side sheets.",
+        subcommands: [Metric.self, Compare.self])
 
     enum MetricName: String, ExpressibleByArgument, CaseIterable {
         case bleu, chrf, rouge, f1, em
@@ -76,6 +76,77 @@ struct EvalCommand: ParsableCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try AtomicFile.write(try encoder.encode(report.figures), to: URL(fileURLWithPath: json))
             }
+        }
+    }
+    struct Compare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Human evaluation: write a blind side-by-side sheet of two models' answers, or read a " +
+                "filled one back into a win rate with its 95 % interval.",
+            subcommands: [Write.self, Read.self])
+
+        struct Write: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Write SHEET.md (for the rater) and SHEET.key.json (which answer is whose; keep it away).")
+
+            @Option(help: "The prompts, one per line.")
+            var prompts: String
+            @Option(help: "Model A's answers, one per line, in the prompts' order.")
+            var answersA: String
+            @Option(help: "Model B's answers, one per line.")
+            var answersB: String
+            @Option(help: "The two models' names, as A,B (they appear only in the key).")
+            var names: String = "A,B"
+            @Option(help: "The sheet to write (Markdown); the key goes next to it as .key.json.")
+            var out: String
+            @Option(help: "Seed of the per-item order.")
+            var seed: UInt64 = 0
+
+            func run() throws {
+                let parts = names.split(separator: ",").map(String.init)
+                guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty }) else {
+                    throw flagError("--names", names, "two names separated by a comma, as base,sft")
+                }
+                let prompts = try SegmentFile.lines(self.prompts)
+                let a = try SegmentFile.lines(answersA), b = try SegmentFile.lines(answersB)
+                let (sheet, key) = try BlindComparison.sheet(prompts: prompts, answersA: a, answersB: b,
+                                                             names: (parts[0], parts[1]), seed: seed)
+                let url = URL(fileURLWithPath: out)
+                try AtomicFile.write(Data(sheet.utf8), to: url)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try AtomicFile.write(try encoder.encode(key), to: Compare.keyURL(url))
+                print("wrote \(Chapter.relativePath(url.path)) (\(prompts.count) items) and its key " +
+                      "\(Chapter.relativePath(Compare.keyURL(url).path)); after rating: llm eval compare read " +
+                      "--sheet \(Chapter.relativePath(url.path))")
+            }
+        }
+
+        struct Read: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Read a filled sheet and its key.")
+
+            @Option(help: "The filled sheet; its key is read from next to it (.key.json).")
+            var sheet: String
+
+            func run() throws {
+                let url = URL(fileURLWithPath: sheet)
+                let keyURL = Compare.keyURL(url)
+                guard let keyData = FileManager.default.contents(atPath: keyURL.path) else {
+                    throw CourseError.invalidValue(name: "key file '\(keyURL.path)'", value: "(cannot be read)",
+                                                   expected: "the .key.json that llm eval compare write made")
+                }
+                let key: ComparisonKey
+                do { key = try JSONDecoder().decode(ComparisonKey.self, from: keyData) } catch {
+                    throw CourseError.invalidValue(name: "key file '\(keyURL.path)'", value: "(not a comparison key)",
+                                                   expected: "the .key.json that llm eval compare write made")
+                }
+                let text = try SegmentFile.lines(sheet).joined(separator: "\n")
+                let result = try BlindComparison.read(text, key: key)
+                print("A = \(key.a), B = \(key.b): " + result.summary)
+            }
+        }
+
+        static func keyURL(_ sheet: URL) -> URL {
+            sheet.deletingPathExtension().appendingPathExtension("key.json")
         }
     }
 }

@@ -46,4 +46,36 @@ struct EvalCommandTests {
         try failure(["bleu", "--hypotheses", hypotheses.path, "--references", references.path, "--resamples=-1"],
                     "0 or more")
     }
+
+    @Test("compare write → a rater fills the sheet → compare read gives the win rate; a bad verdict names its item")
+    func compare() throws {
+        let folder = scratchFolder()
+        func file(_ name: String, _ text: String) throws -> String {
+            let url = folder.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        let prompts = try file("p.txt", "p1\np2\np3\np4\n"), a = try file("a.txt", "a1\na2\na3\na4\n")
+        let b = try file("b.txt", "b1\nb2\nb3\nb4\n"), sheet = folder.appendingPathComponent("sheet.md")
+        let write = try runProduct("llm", ["eval", "compare", "write", "--prompts", prompts, "--answers-a", a,
+                                           "--answers-b", b, "--names", "base,sft", "--out", sheet.path])
+        #expect(write.status == 0 && write.stdout.contains("4 items"), "\(write.stderr)")
+        let text = try String(contentsOf: sheet, encoding: .utf8)
+        #expect(!text.contains("base") && text.contains("Verdict: "))
+        try text.replacingOccurrences(of: "Verdict: \n", with: "Verdict: =\n").write(to: sheet, atomically: true,
+                                                                                   encoding: .utf8)
+        let read = try runProduct("llm", ["eval", "compare", "read", "--sheet", sheet.path])
+        #expect(read.status == 0 && read.stdout.contains("A = base, B = sft") && read.stdout.contains("ties 4 of 4"),
+                "\(read.stdout) \(read.stderr)")
+        try text.replacingOccurrences(of: "Verdict: \n", with: "Verdict: 3\n").write(to: sheet, atomically: true,
+                                                                                   encoding: .utf8)
+        let bad = try runProduct("llm", ["eval", "compare", "read", "--sheet", sheet.path])
+        #expect(bad.status != 0 && bad.stderr.contains("verdict of item 1") && bad.stderr.contains("1, 2 or ="))
+        let names = try runProduct("llm", ["eval", "compare", "write", "--prompts", prompts, "--answers-a", a,
+                                           "--answers-b", b, "--names", "base", "--out", sheet.path])
+        #expect(names.status != 0 && names.stderr.contains("two names"))
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("sheet.key.json"))
+        let noKey = try runProduct("llm", ["eval", "compare", "read", "--sheet", sheet.path])
+        #expect(noKey.status != 0 && noKey.stderr.contains("sheet.key.json"))
+    }
 }

@@ -230,3 +230,39 @@ struct GroupMetricTests {
         #expect(Perturbation.dropRate(clean: 0, perturbed: 0).isNaN)
     }
 }
+
+@Suite("Blind side-by-side comparison")
+struct BlindComparisonTests {
+    @Test("the sheet hides which model is which; filled verdicts read back into wins, ties and a win rate")
+    func roundTrip() throws {
+        let prompts = (1...8).map { "prompt \($0)" }
+        let (sheet, key) = try BlindComparison.sheet(prompts: prompts, answersA: prompts.map { "A says \($0)" },
+                                                     answersB: prompts.map { "B says \($0)" },
+                                                     names: ("base", "sft"), seed: 4)
+        #expect(!sheet.contains("base") && !sheet.contains("sft"))
+        #expect(key.aFirst.contains(true) && key.aFirst.contains(false), "both orders occur")
+        // A rater who always prefers B's answer, except a tie on item 1: wherever B is, it wins.
+        var filled: [String] = [], item = 0, bFirst = false
+        for line in sheet.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("## Item ") { bFirst = !key.aFirst[item]; item += 1 }
+            if line.hasPrefix("Verdict:") {
+                filled.append(item == 1 ? "Verdict: =" : "Verdict: \(bFirst ? 1 : 2)")
+            } else {
+                filled.append(String(line))
+            }
+        }
+        let result = try BlindComparison.read(filled.joined(separator: "\n"), key: key)
+        #expect(result.winsA == 0 && result.winsB == 7 && result.ties == 1)
+        #expect(result.winRateA.value == 0.5 / 8 && result.winRateA.upper < 0.5)
+        // an unfilled sheet names the first empty verdict; a sheet cut short is refused
+        #expect(throws: CourseError.self) { try BlindComparison.read(sheet, key: key) }
+        do { _ = try BlindComparison.read(sheet, key: key) } catch {
+            #expect("\(error)".contains("item 1") && "\(error)".contains("(empty)"), "\(error)")
+        }
+        let cut = filled.prefix { !$0.hasPrefix("## Item 8") }.joined(separator: "\n")
+        #expect(throws: CourseError.self) { try BlindComparison.read(cut, key: key) }
+        #expect(throws: CourseError.self) {
+            try BlindComparison.sheet(prompts: ["p"], answersA: [], answersB: ["b"], names: ("a", "b"))
+        }
+    }
+}
