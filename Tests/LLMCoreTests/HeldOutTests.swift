@@ -70,3 +70,36 @@ struct HeldOutTests {
         #expect(Corpus(entries: entries, source: "test").split().heldOut == heldOut)
     }
 }
+
+@Suite("Bits per byte against numpy")
+struct BitsPerByteOracleTests {
+    @Test("held-out bits per byte equals numpy's from the same logits and the entries' UTF-8 (skips without numpy)")
+    func sameFigure() throws {
+        let entries = ["Never put off till tomorrow.", "春眠不覺曉，處處聞啼鳥。", "Emoji 🙂 and é", "Short."]
+        let tokenizer = try BPETrainer.train(documents: entries, vocabularySize: 280).tokenizer
+        let config = GPTConfig.llamaStyle(vocabularySize: tokenizer.vocabularySize, contextLength: 8, layers: 1,
+                                          heads: 2, kvHeads: 1, embeddingSize: 16)
+        let model = try GPT(config, seed: 5)
+        let ours = try HeldOut.score(model, tokenizer: tokenizer, entries: entries, batchSize: 3)
+        // The same windows as the protocol (non-overlapping, T = 8, a leading <|endoftext|>), logits dumped.
+        let end = tokenizer.specialId("<|endoftext|>") ?? 0
+        let stream = try tokenizer.encode(documents: entries, special: .asText).flatMap { $0 + [end] }
+        let tokens = [end] + stream
+        var windows: [[String: Any]] = []
+        for start in stride(from: 0, to: tokens.count - 1, by: 8) {
+            let stop = min(start + 8, tokens.count - 1)
+            let logits = model([Array(tokens[start..<stop])], .inference).value
+            let rows = (0..<(stop - start)).map { r in (0..<config.vocabularySize).map { Double(logits[0, r, $0]) } }
+            windows.append(["logits": rows, "targets": Array(tokens[(start + 1)...stop])])
+        }
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("bpb-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: input) }
+        try JSONSerialization.data(withJSONObject: ["windows": windows, "entries": entries]).write(to: input)
+        guard let out = try runPythonFixture("bits_per_byte_oracle.py", [input.path], needs: "numpy") else { return }
+        let oracle = try #require(try JSONSerialization.jsonObject(with: out) as? [String: Double])
+        #expect(ours.bytes == Int(oracle["bytes"] ?? -1), "UTF-8 bytes: \(ours.bytes) vs \(oracle["bytes"] ?? -1)")
+        #expect(ours.tokens == stream.count)
+        let bpb = try #require(oracle["bits_per_byte"])
+        #expect(abs(ours.bitsPerByte - bpb) < 1e-5 * bpb, "\(ours.bitsPerByte) vs numpy's \(bpb)")
+    }
+}
