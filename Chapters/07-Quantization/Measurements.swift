@@ -300,9 +300,14 @@ extension QuantizationLesson {
     //: a scale per 32 numbers) is not repaid: here they run at about Float32's speed (the second table, from 7.6's
     //: measurements: within about 10 % either way), int4 with groups of 32 slowest. On a model that
     //: does not fit — the 6-layer, 384-wide llama shape of `llm bench --only quantized`, 49 MB in Float32 —
-    //: int8 and int4-g32 weights with int8 activations decode about 1.65× faster than Float32 on 2 threads
-    //: and 2.2–2.35× on one in this machine's runs. With Float32 activations int4 is no faster than Float32:
-    //: that kernel widens the nibbles one by one, the next thing to make faster.
+    //: int8-g32 weights with int8 activations decode 1.8–2.0× faster than Float32 on 2 threads and int4-g32
+    //: 2.2× (1.6–1.9× and 2.2–2.3× on one) in this machine's runs; llama2.c's runq.c is 1.76× its run.c.
+    //: What made the integer kernel fast is what it does *not* do: it never sums a block's 32 products
+    //: into one number. W's bytes are read as 16-bit lanes and sign-extended by shifts, each lane's two
+    //: products are added, pairs of lanes become 8 Int32 sums, and those are scaled into 8 Float lanes;
+    //: only the row's total is summed across lanes (the first version summed each block across its lanes
+    //: and ran at half the speed). With Float32 activations int4 is no faster than Float32: that kernel
+    //: widens the nibbles one by one, the next thing to make faster.
     func kernels(_ table: [Measured]) throws {
         Console.section("7.8 The kernels: why fewer bytes are faster")
         guard let layer = chat.linearLayers.first, let w = layer.denseMatrix?.value else { return }

@@ -163,6 +163,23 @@ struct QuantizationTests {
     }
 }
 
+extension QuantizationTests {
+    @Test("int8 activations on a long per-channel block of equal signs: the integer sums never outgrow Float's")
+    func longBlocks() throws {
+        // Every level 127 against every activation level 127: 127² per product, 8192 of them per row —
+        // 1.3 · 10⁸ in all, far past the 2²² a lane may carry before it is moved to Float.
+        let columns = 8192
+        let w = Tensor(shape: [2, columns], repeating: 0.05)
+        let q = try QuantizedMatrix(quantizing: w, scheme: QuantizationScheme(bits: 8, granularity: .channel))
+        let x = [Float](repeating: 1, count: columns)
+        var y = [Float](repeating: 0, count: 2)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer {
+            q.multiplyInt8(xp.baseAddress!, m: 1, into: $0.baseAddress!) } }
+        let expected = Double(q.dequantized().scalars[0]) * Double(columns)
+        for v in y { #expect(abs(Double(v) - expected) <= 1e-5 * expected, "\(v) vs \(expected)") }
+    }
+}
+
 @Suite("Quantization against llama.cpp's gguf package")
 struct GGUFOracleTests {
     @Test("our Q8_0 and Q4_0 blocks are the bytes gguf.quants writes for the same matrix (skips without gguf)")
