@@ -78,6 +78,7 @@ struct EvalCommand: ParsableCommand {
             }
         }
     }
+
     struct Compare: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Human evaluation: write a blind side-by-side sheet of two models' answers, or read a " +
