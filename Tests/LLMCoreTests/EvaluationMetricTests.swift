@@ -266,3 +266,29 @@ struct BlindComparisonTests {
         }
     }
 }
+
+@Suite("Report card")
+struct ReportCardTests {
+    @Test("rows with intervals and item counts, '—' where a figure does not apply, missing models with commands")
+    func markdownAndJSON() throws {
+        var card = ReportCard()
+        card.addColumn("bits/byte", note: "held-out fortunes; lower is better", digits: 3)
+        card.addColumn("topic EM", note: "Chapter 05 held-out requests", digits: 2)
+        let interval = Bootstrap.Interval(value: 1.5, lower: 1.4, upper: 1.6)
+        try card.add(model: "base", figures: ["bits/byte": .init(interval, items: 900)])
+        try card.add(model: "chat", figures: ["bits/byte": .init(interval, items: 900),
+                                              "topic EM": .init(.init(value: 0.5, lower: 0.4, upper: 0.6), items: 200)])
+        card.addMissing(model: "int4", command: "swift run -c release ch07")
+        #expect(throws: CourseError.self) { try card.add(model: "x", figures: ["unknown": .init(interval, items: 1)]) }
+        let text = card.markdown(title: "Report card")
+        #expect(text.contains("| base | 1.500 [1.400, 1.600] | — |"))
+        #expect(text.contains("| chat | 1.500 [1.400, 1.600] | 0.50 [0.40, 0.60] |"))
+        #expect(text.contains("**bits/byte** (n = 900)") && text.contains("**topic EM** (n = 200)"))
+        #expect(text.contains("- int4: make it with `swift run -c release ch07`") && !text.contains("| int4 |"))
+        #expect(try ReportCard.read(json: try card.json()) == card)
+        // an interval over no items is NaN, and survives the JSON round trip as "nan"
+        try card.add(model: "empty", figures: ["topic EM": .init(Bootstrap.mean([]), items: 0)])
+        let back = try ReportCard.read(json: try card.json())
+        #expect(back.rows.last?.figures["topic EM"]?.interval.value.isNaN == true)
+    }
+}
