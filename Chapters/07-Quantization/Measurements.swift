@@ -120,10 +120,11 @@ extension QuantizationLesson {
     //: a model that is still learning lower the loss by themselves, and that is not QAT's doing.
     //:
     //: The result is modest and honest: 60 steps (about 123 K tokens, a small fraction of Chapter 04's run)
-    //: recover about a quarter of the gap PTQ leaves against the control. A higher learning rate (1e-3,
+    //: recover a quarter to a third of the gap PTQ leaves against the control (25 % and 36 % in two
+    //: runs). A higher learning rate (1e-3,
     //: tried) recovers more of the gap, 45 %, but the steps themselves then cost more than the rounding did
     //: (the control ends 2.7 % above Chapter 04's model). QAT earns its keep where PTQ hurts — 3 bits,
-    //: 2 bits (7.7), big outliers; at int4-g32 on this model PTQ is already within half a percent.
+    //: 2 bits (7.7), big outliers; at int4-g32 on this model PTQ is already within about half a percent.
     func quantizationAwareTraining() throws {
         Console.section("7.5 Quantization-aware training")
         let steps = quick ? 6 : 60
@@ -182,8 +183,8 @@ extension QuantizationLesson {
     //: Float32-activation kernels on 1 and 2 threads. Rows marked "×int8" use the int8-activation kernel
     //: (7.8): a slightly different function, so they get their own numbers. Read the task columns with their
     //: item counts in mind: a few items either way is noise (Chapter 10 puts intervals on them). The chat
-    //: model loses almost nothing even at int4 — which is why QAT was shown on the base model in 7.5: here
-    //: there is no gap for it to close.
+    //: model loses little even at int4 (about 1 % of perplexity with groups of 32) — which is why QAT was
+    //: shown on the base model in 7.5, where Chapter 04's data is at hand.
     func theTable() throws -> [Measured] {
         Console.section("7.6 The table: size, quality, speed")
         let folder = chapter.options.artifacts.url(.quantizedModels)
@@ -255,8 +256,8 @@ extension QuantizationLesson {
     //: Formats exist for 8 and 4 bits; any width in between is one rounding away. Each of the base model's
     //: linear layers rounded to a symmetric grid of b bits with a scale per 32 numbers (kept in Float32:
     //: this sweeps the rounding, not a file format; the head stays Float32 here), then the base validation
-    //: perplexity. Down to 5 bits the cost is a few hundredths of a percent, 4 bits a few tenths, 3 bits
-    //: about one percent, and 2 bits (three levels: −d, 0, d) breaks the model — why 4 bits is where plain
+    //: perplexity. Down to 5 bits the cost is under a tenth of a percent, 4 bits a few tenths, 3 bits
+    //: one to two percent, and 2 bits (three levels: −d, 0, d) breaks the model — why 4 bits is where plain
     //: rounding stops in practice, and lower widths need GPTQ, AWQ or QAT.
     func bits() throws {
         Console.section("7.7 Perplexity against bits")
@@ -297,8 +298,9 @@ extension QuantizationLesson {
     //:
     //: Then the honest part. The course chat model reads under 10 MB per token — it lives in the processor's
     //: caches, where the Float32 path is not waiting for memory and the integer kernels' extra work (widening,
-    //: a scale per 32 numbers) is not repaid: here they run at about Float32's speed (the second table, from 7.6's
-    //: measurements: within about 10 % either way), int4 with groups of 32 slowest. On a model that
+    //: a scale per 32 numbers) is not repaid: here they run slower than Float32 (the second table, from 7.6's
+    //: measurements: 0.4–0.7× in the run on this page, within 10 % either way on a slower machine), int4
+    //: with groups of 32 and Float32 activations slowest. On a model that
     //: does not fit — the 6-layer, 384-wide llama shape of `llm bench --only quantized`, 49 MB in Float32 —
     //: int8-g32 weights with int8 activations decode 1.8–2.0× faster than Float32 on 2 threads and int4-g32
     //: 2.2× (1.6–1.9× and 2.2–2.3× on one) in this machine's runs; llama2.c's runq.c is 1.76× its run.c.
@@ -343,7 +345,8 @@ extension QuantizationLesson {
 
     //: Chapter 08's speculative decoding needs a drafter that guesses the target's next tokens cheaply. An
     //: int8 or int4 copy of the target itself is the easiest one to get — no training, and it agrees with
-    //: the Float32 model on nearly every token (the KL of 7.6 is small): acceptance is close to 100 %.
+    //: the Float32 model on most tokens (the KL of 7.6 is small): over 90 % of int8 drafts are accepted here,
+    //: two thirds to four fifths of int4 ones.
     //: Greedy verification keeps the output exactly the Float32 model's. Whether it is *faster* depends on
     //: how much cheaper the drafter is per token than the target, and here it is not cheaper at all (7.8):
     //: k drafter passes plus one verification cost more than the tokens they save, and the speed-up is
