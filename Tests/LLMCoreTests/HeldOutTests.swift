@@ -103,3 +103,26 @@ struct BitsPerByteOracleTests {
         #expect(abs(ours.bitsPerByte - bpb) < 1e-5 * bpb, "\(ours.bitsPerByte) vs numpy's \(bpb)")
     }
 }
+
+@Suite("Held-out entries as independent items")
+struct PerEntryHeldOutTests {
+    @Test("each entry scored alone equals the stream protocol run on that entry; the interval holds the figure")
+    func perEntry() throws {
+        let entries = ["Never put off till tomorrow what you can do today.", "春眠不覺曉，處處聞啼鳥。",
+                       "A long entry " + String(repeating: "that goes on and on ", count: 4), "Short."]
+        let tokenizer = try BPETrainer.train(documents: entries, vocabularySize: 300).tokenizer
+        let model = try GPT(.gpt2Style(vocabularySize: tokenizer.vocabularySize, contextLength: 8, layers: 1,
+                                       heads: 2, embeddingSize: 16), seed: 7)
+        let scores = try HeldOut.perEntry(model, tokenizer: tokenizer, entries: entries, batchSize: 3)
+        #expect(scores.count == entries.count)
+        for (entry, score) in zip(entries, scores) {
+            // The stream protocol on one entry is exactly "this entry alone", padding and batching aside.
+            let alone = try HeldOut.score(model, tokenizer: tokenizer, entries: [entry], batchSize: 1)
+            #expect(score.tokens == alone.tokens && score.bytes == alone.bytes)
+            #expect(abs(score.nats - alone.nats) < 1e-4 * alone.nats, "\(entry): \(score.nats) vs \(alone.nats)")
+        }
+        let interval = HeldOut.bitsPerByteInterval(scores, resamples: 200)
+        let total = bitsPerByte(nats: scores.reduce(0) { $0 + $1.nats }, bytes: scores.reduce(0) { $0 + $1.bytes })
+        #expect(interval.value == total && interval.lower <= total && total <= interval.upper)
+    }
+}
