@@ -10,8 +10,74 @@ import LLMCore
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluation (Chapter 10): score outputs against references; blind side-by-side sheets.",
-        subcommands: [Metric.self, Compare.self])
+        abstract: "Evaluation (Chapter 10): a model on held-out data; outputs against references; blind sheets.",
+        subcommands: [Run.self, Metric.self, Compare.self], defaultSubcommand: Run.self)
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "A checkpoint (with an adapter, if given) on the course's held-out entries: bits per byte " +
+                "overall, in English and in Chinese, each with its 95 % interval over entries.")
+
+        @Option(help: "The checkpoint folder.")
+        var checkpoint: String
+
+        @Option(help: "Tasks, comma-separated: heldout (bits per byte on every 10th corpus entry).")
+        var tasks: String = "heldout"
+
+        @Option(help: "Score at most this many held-out entries (evenly spaced), 0 for all.")
+        var maxEntries: Int = 0
+
+        @Option(help: "Also write the figures as JSON here.")
+        var json: String?
+
+        @OptionGroup var corpus: CorpusOption
+        @OptionGroup var model: ModelRunFlags
+
+        func run() throws {
+            let known: Set<String> = ["heldout"]
+            let asked = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if let unknown = asked.first(where: { !known.contains($0) }) ?? (asked.isEmpty ? "" : nil) {
+                throw flagError("--tasks", unknown.isEmpty ? tasks : unknown,
+                                "heldout (Chapter 05's and 09's tasks join with Chapter 10's harness)")
+            }
+            guard maxEntries >= 0 else { throw flagError("--max-entries", "\(maxEntries)", "0 (all) or more") }
+            let (gpt, bpe, _) = try model.load(checkpoint)
+            let source = try corpus.load(default: .pretraining)
+            var entries = source.entries.indices.filter(Corpus.isHeldOut).map { source.entries[$0] }
+            if maxEntries > 0 && entries.count > maxEntries {
+                entries = (0..<maxEntries).map { entries[$0 * entries.count / maxEntries] }
+            }
+            guard !entries.isEmpty else {
+                throw CourseError.invalidValue(name: "corpus", value: "(\(source.entries.count) entries)",
+                                               expected: "at least 10 entries, so that one is held out")
+            }
+            let scores = try HeldOut.perEntry(gpt, tokenizer: bpe, entries: entries.map(\.text))
+            var figures: [String: ReportCard.Figure] = [:]
+            let chinese = entries.map { Corpus.chineseTopics.contains($0.topic) }
+            let groups: [(String, (Int) -> Bool)] = [("all", { _ in true }), ("english", { !chinese[$0] }),
+                                                     ("chinese", { chinese[$0] })]
+            for (name, keep) in groups {
+                let chosen = scores.indices.filter(keep).map { scores[$0] }
+                guard !chosen.isEmpty else { continue }
+                figures["bits/byte (\(name))"] = ReportCard.Figure(HeldOut.bitsPerByteInterval(chosen),
+                                                                   items: chosen.count)
+            }
+            print("held-out bits per byte of \(Chapter.relativePath(checkpoint)) (each entry on its own; " +
+                  "95 % bootstrap intervals over entries):")
+            for (name, figure) in figures.sorted(by: { $0.key < $1.key }) {
+                print("  \(name): \(figure.interval.formatted), \(figure.items) entries")
+            }
+            if let json {
+                var card = ReportCard()
+                for name in figures.keys.sorted() {
+                    card.addColumn(name, note: "held-out corpus entries, each on its own; lower is better")
+                }
+                try card.add(model: checkpoint, figures: figures)
+                try AtomicFile.write(try card.json(), to: URL(fileURLWithPath: json))
+            }
+        }
+    }
 
     enum MetricName: String, ExpressibleByArgument, CaseIterable {
         case bleu, chrf, rouge, f1, em

@@ -78,4 +78,27 @@ struct EvalCommandTests {
         let noKey = try runProduct("llm", ["eval", "compare", "read", "--sheet", sheet.path])
         #expect(noKey.status != 0 && noKey.stderr.contains("sheet.key.json"))
     }
+
+    @Test("llm eval --checkpoint: held-out bits per byte with intervals, as text and JSON; bad tasks are errors")
+    func checkpoint() throws {
+        let (folder, corpus, tokenizer) = try corpusAndTokenizer()
+        let run = folder.appendingPathComponent("run")
+        let train = try runProduct("llm", ["train", "--preset", "gpt2-tiny", "--context", "32", "--steps", "2",
+                                           "--corpus", corpus.path, "--tokenizer", tokenizer.path,
+                                           "--run-dir", run.path, "--batch-size", "2"])
+        try #require(train.status == 0, "\(train.stderr)")
+        let checkpoint = run.appendingPathComponent("checkpoint").path
+        let json = folder.appendingPathComponent("eval.json")
+        let common = ["--checkpoint", checkpoint, "--tokenizer", tokenizer.path, "--corpus", corpus.path]
+        let eval = try runProduct("llm", ["eval"] + common + ["--json", json.path])
+        #expect(eval.status == 0 && eval.stdout.contains("bits/byte (all)") && eval.stdout.contains("entries"),
+                "\(eval.stdout) \(eval.stderr)")
+        let card = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        let rows = card?["rows"] as? [[String: Any]]
+        #expect(rows?.count == 1 && (rows?.first?["figures"] as? [String: Any])?["bits/byte (all)"] != nil)
+        let bad = try runProduct("llm", ["eval"] + common + ["--tasks", "heldout,trivia"])
+        #expect(bad.status != 0 && bad.stderr.contains("trivia"), "\(bad.stderr)")
+        let negative = try runProduct("llm", ["eval"] + common + ["--max-entries=-1"])
+        #expect(negative.status != 0 && negative.stderr.contains("--max-entries"), "\(negative.stderr)")
+    }
 }
