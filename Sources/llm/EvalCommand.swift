@@ -22,8 +22,13 @@ struct EvalCommand: ParsableCommand {
         @Option(help: "The checkpoint folder.")
         var checkpoint: String
 
-        @Option(help: "Tasks, comma-separated: heldout (bits per byte on every 10th corpus entry).")
+        @Option(help: ArgumentHelp("Tasks, comma-separated: heldout (bits per byte on every 10th corpus entry), " +
+                "classifier (Chapter 05's topic classifier on its test split: accuracy, macro-F1, ECE, groups, " +
+                "perturbations)."))
         var tasks: String = "heldout"
+
+        @Option(help: "The topic classifier folder for --tasks classifier (default: runs/course/sft/classifier).")
+        var classifier: String?
 
         @Option(help: "Score at most this many held-out entries (evenly spaced), 0 for all.")
         var maxEntries: Int = 0
@@ -35,11 +40,12 @@ struct EvalCommand: ParsableCommand {
         @OptionGroup var model: ModelRunFlags
 
         func run() throws {
-            let known: Set<String> = ["heldout"]
+            let known: Set<String> = ["heldout", "classifier"]
             let asked = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             if let unknown = asked.first(where: { !known.contains($0) }) ?? (asked.isEmpty ? "" : nil) {
                 throw flagError("--tasks", unknown.isEmpty ? tasks : unknown,
-                                "heldout (Chapter 05's and 09's tasks join with Chapter 10's harness)")
+                                "heldout or classifier (Chapter 05's and 09's generation tasks join with " +
+                                    "Chapter 10's harness)")
             }
             guard maxEntries >= 0 else { throw flagError("--max-entries", "\(maxEntries)", "0 (all) or more") }
             let (gpt, bpe, _) = try model.load(checkpoint)
@@ -52,8 +58,12 @@ struct EvalCommand: ParsableCommand {
                 throw CourseError.invalidValue(name: "corpus", value: "(\(source.entries.count) entries)",
                                                expected: "at least 10 entries, so that one is held out")
             }
-            let scores = try HeldOut.perEntry(gpt, tokenizer: bpe, entries: entries.map(\.text))
             var figures: [String: ReportCard.Figure] = [:]
+            if asked.contains("classifier") {
+                try classifierFigures(source, tokenizer: bpe, into: &figures)
+            }
+            guard asked.contains("heldout") else { return try write(figures) }
+            let scores = try HeldOut.perEntry(gpt, tokenizer: bpe, entries: entries.map(\.text))
             let chinese = entries.map { Corpus.chineseTopics.contains($0.topic) }
             let groups: [(String, (Int) -> Bool)] = [("all", { _ in true }), ("english", { !chinese[$0] }),
                                                      ("chinese", { chinese[$0] })]
@@ -65,13 +75,60 @@ struct EvalCommand: ParsableCommand {
             }
             print("held-out bits per byte of \(Chapter.relativePath(checkpoint)) (each entry on its own; " +
                   "95 % bootstrap intervals over entries):")
-            for (name, figure) in figures.sorted(by: { $0.key < $1.key }) {
+            for (name, figure) in figures.sorted(by: { $0.key < $1.key }) where name.hasPrefix("bits/byte") {
                 print("  \(name): \(figure.interval.formatted), \(figure.items) entries")
             }
+            try write(figures)
+        }
+
+        /// Chapter 05's classifier on its test split, grouped by whether the entry is an attributed quote
+        /// (a property of the text, not of its topic, so the groups are not the labels in disguise).
+        func classifierFigures(_ corpus: Corpus, tokenizer: BPETokenizer,
+                               into figures: inout [String: ReportCard.Figure]) throws {
+            let folder = classifier.map { URL(fileURLWithPath: $0) }
+                ?? RunArtifacts(runDirectory: "runs/course").url(.classifier)
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
+            else {
+                throw CourseError.invalidValue(name: "--classifier", value: folder.path,
+                                               expected: "Chapter 05's classifier (make it with swift run -c " +
+                                                   "release ch05, or pass --classifier DIR)")
+            }
+            let topics = try TopicClassifier.load(from: folder, tokenizer: tokenizer)
+            let split = try TopicClassification(corpus, topics: topics.topics)
+            let items = split.test.map {
+                ClassifierEvaluation.Item(text: $0.text, label: $0.label,
+                                          group: corpus.entries[$0.entry].attribution == nil ? "unattributed"
+                                                                                               : "attributed")
+            }
+            let e = try ClassifierEvaluation.run({ topics.probabilities($0) }, items: items,
+                                                 classes: topics.topics.count)
+            print("topic classifier \(Chapter.relativePath(folder.path)), \(e.items) test items of " +
+                  "\(topics.topics.count) topics:")
+            print("  accuracy \(e.accuracy.formatted) (majority class: " +
+                  "\(Format.fixed(e.majorityAccuracy, 3))); macro-F1 \(e.macroF1.formatted)")
+            print("  ECE (15 bins) \(e.expectedCalibrationError.formatted)")
+            for g in e.fairness.groups {
+                print("  \(g.group): accuracy \(Format.fixed(g.accuracy, 3)) on \(g.count) items")
+            }
+            print("  demographic-parity difference \(Format.fixed(e.fairness.demographicParityDifference, 3)), " +
+                  "equalized-odds difference \(Format.fixed(e.fairness.equalizedOddsDifference, 3))")
+            for r in e.robustness {
+                print("  \(r.perturbation.rawValue): accuracy \(Format.fixed(r.accuracy, 3)), drop rate " +
+                      "\(Format.fixed(r.dropRate, 3))")
+            }
+            figures["topic accuracy"] = ReportCard.Figure(e.accuracy, items: e.items)
+            figures["topic macro-F1"] = ReportCard.Figure(e.macroF1, items: e.items)
+            figures["topic ECE"] = ReportCard.Figure(e.expectedCalibrationError, items: e.items)
+        }
+
+        func write(_ figures: [String: ReportCard.Figure]) throws {
             if let json {
                 var card = ReportCard()
                 for name in figures.keys.sorted() {
-                    card.addColumn(name, note: "held-out corpus entries, each on its own; lower is better")
+                    card.addColumn(name, note: name.hasPrefix("bits/byte")
+                        ? "held-out corpus entries, each on its own; lower is better"
+                        : "Chapter 05's topic classifier on its test split" + (name.hasSuffix("ECE")
+                            ? "; 15 equal-width bins, lower is better" : "; higher is better"))
                 }
                 try card.add(model: checkpoint, figures: figures)
                 try AtomicFile.write(try card.json(), to: URL(fileURLWithPath: json))

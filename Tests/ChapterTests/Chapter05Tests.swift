@@ -45,6 +45,16 @@ struct Chapter05Tests {
         // The written training data is valid chat JSONL: llm sft reads it (and trains two steps on it).
         let checkpoint = runs.appendingPathComponent("sft/checkpoint").path
         let tokenizer = runs.appendingPathComponent("sft").path              // saved beside the chat model
+        // Chapter 10's measurements of the classifier just written: intervals, calibration, groups, perturbations.
+        let measured = try runProduct("llm", ["eval", "--checkpoint", checkpoint, "--corpus", corpus.path, "--tasks",
+                                              "classifier", "--classifier",
+                                              runs.appendingPathComponent("sft/classifier").path])
+        #expect(measured.status == 0 && measured.stdout.contains("ECE (15 bins)")
+                && measured.stdout.contains("upper-case: accuracy") && measured.stdout.contains("attributed: accuracy"),
+                "\(measured.stdout) \(measured.stderr)")
+        let noClassifier = try runProduct("llm", ["eval", "--checkpoint", checkpoint, "--corpus", corpus.path,
+                                                  "--tasks", "classifier", "--classifier", folder.path])
+        #expect(noClassifier.status != 0 && noClassifier.stderr.contains("ch05"), "\(noClassifier.stderr)")
         // llm chat without a terminal: one reply per stdin line, and a JSON conversation.
         let common = ["chat", "--checkpoint", checkpoint, "--max-tokens", "8"]   // the tokenizer is found beside it
         let lines = try runProduct("llm", common + ["--temperature", "0"], input: "Tell me a fortune about food.\nAgain?\n")

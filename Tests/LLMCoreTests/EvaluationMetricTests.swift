@@ -292,3 +292,40 @@ struct ReportCardTests {
         #expect(back.rows.last?.figures["topic EM"]?.interval.value.isNaN == true)
     }
 }
+
+@Suite("A classifier measured")
+struct ClassifierEvaluationTests {
+    /// A stand-in classifier: class 1 if the text contains "star", else 0; confident (0.9) in upper case
+    /// only when the text has no "!" — so punctuation and case perturbations change its answers.
+    static func classify(_ texts: [String]) -> [[Float]] {
+        texts.map { text in
+            let one = text.contains("star")
+            let p: Float = text.contains("!") ? 0.6 : 0.9
+            return one ? [1 - p, p] : [p, 1 - p]
+        }
+    }
+
+    @Test("accuracy and macro-F1 with intervals, ECE, fairness and the drop under each perturbation")
+    func measured() throws {
+        let items = [("star trek", 1, "a"), ("a star!", 1, "a"), ("food", 0, "b"), ("law!", 0, "b"),
+                     ("stars", 1, "b"), ("more food", 1, "a")]
+            .map { ClassifierEvaluation.Item(text: $0.0, label: $0.1, group: $0.2) }
+        let e = try ClassifierEvaluation.run(Self.classify, items: items, classes: 2, resamples: 200)
+        // 5 of 6 right ("more food" is wrong); majority class 1 (4 of 6)
+        #expect(abs(e.accuracy.value - 5.0 / 6) < 1e-12 && abs(e.majorityAccuracy - 4.0 / 6) < 1e-12)
+        #expect(e.accuracy.lower <= e.accuracy.value && e.accuracy.value <= e.accuracy.upper)
+        // confidences 0.9 ×4 (3 right), 0.6 ×2 (both right): |0.75 − 0.9|·4/6 + |1 − 0.6|·2/6 = 0.1 + 0.1333
+        // (the classifier's probabilities are Float: 0.9 is 0.89999998)
+        let (high, low) = (Double(Float(0.9)), Double(Float(0.6)))
+        #expect(abs(e.expectedCalibrationError.value - (abs(0.75 - high) * 4 / 6 + abs(1 - low) * 2 / 6)) < 1e-12)
+        // upper case hides "star": every class-1 item but none of class 0 changes → accuracy 2/6
+        let upper = try #require(e.robustness.first { $0.perturbation == .upperCase })
+        #expect(abs(upper.accuracy - 2.0 / 6) < 1e-12)
+        #expect(abs(upper.dropRate - (5.0 / 6 - 2.0 / 6) / (5.0 / 6)) < 1e-12)
+        #expect(e.robustness.first { $0.perturbation == .whitespace }?.dropRate == 0)
+        #expect(e.fairness.groups.map(\.group) == ["a", "b"])
+        #expect(throws: CourseError.self) {
+            try ClassifierEvaluation.run({ _ in [[1]] }, items: items, classes: 2)
+        }
+    }
+}
