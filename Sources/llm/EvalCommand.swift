@@ -24,7 +24,8 @@ struct EvalCommand: ParsableCommand {
 
         @Option(help: ArgumentHelp("Tasks, comma-separated: heldout (bits per byte on every 10th corpus entry), " +
                 "classifier (Chapter 05's topic classifier on its test split: accuracy, macro-F1, ECE, groups, " +
-                "perturbations)."))
+                "perturbations), tasks (a chat model on Chapter 05's held-out requests: topic following, " +
+                "attribution and poem-author exact match)."))
         var tasks: String = "heldout"
 
         @Option(help: "The topic classifier folder for --tasks classifier (default: runs/course/sft/classifier).")
@@ -40,12 +41,11 @@ struct EvalCommand: ParsableCommand {
         @OptionGroup var model: ModelRunFlags
 
         func run() throws {
-            let known: Set<String> = ["heldout", "classifier"]
+            let known: Set<String> = ["heldout", "classifier", "tasks"]
             let asked = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             if let unknown = asked.first(where: { !known.contains($0) }) ?? (asked.isEmpty ? "" : nil) {
                 throw flagError("--tasks", unknown.isEmpty ? tasks : unknown,
-                                "heldout or classifier (Chapter 05's and 09's generation tasks join with " +
-                                    "Chapter 10's harness)")
+                                "heldout, classifier or tasks (Chapter 09's join with Chapter 10's harness)")
             }
             guard maxEntries >= 0 else { throw flagError("--max-entries", "\(maxEntries)", "0 (all) or more") }
             let (gpt, bpe, _) = try model.load(checkpoint)
@@ -61,6 +61,9 @@ struct EvalCommand: ParsableCommand {
             var figures: [String: ReportCard.Figure] = [:]
             if asked.contains("classifier") {
                 try classifierFigures(source, tokenizer: bpe, into: &figures)
+            }
+            if asked.contains("tasks") {
+                try taskFigures(source, chat: gpt, tokenizer: bpe, into: &figures)
             }
             guard asked.contains("heldout") else { return try write(figures) }
             let scores = try HeldOut.perEntry(gpt, tokenizer: bpe, entries: entries.map(\.text))
@@ -79,6 +82,41 @@ struct EvalCommand: ParsableCommand {
                 print("  \(name): \(figure.interval.formatted), \(figure.items) entries")
             }
             try write(figures)
+        }
+
+        /// Chapter 05's held-out requests answered by the checkpoint as a chat model (as Chapter 05 and 07 ask
+        /// them): topic following judged by the classifier (when there is one) and by naive Bayes, and exact
+        /// match on attributions and poem authors, each with its interval.
+        func taskFigures(_ corpus: Corpus, chat: GPT, tokenizer: BPETokenizer,
+                         into figures: inout [String: ReportCard.Figure]) throws {
+            let template = try ChatTemplate(tokenizer: tokenizer)
+            let topics = try CourseTasks.topics(in: corpus)
+            let splits = CourseTasks.splits(corpus, topics: topics, quick: false).used
+            let items = HeldOutTasks(splits, topics: topics, template: template, context: chat.config.contextLength,
+                                     quick: false)
+            let labelled = try TopicClassification(corpus, topics: topics)
+            let bayes = NaiveBayes(documents: labelled.train.map(\.text), labels: labelled.train.map(\.label),
+                                   classes: topics.count)
+            let folder = classifier.map { URL(fileURLWithPath: $0) }
+                ?? RunArtifacts(runDirectory: "runs/course").url(.classifier)
+            let judge = try? TopicClassifier.load(from: folder, tokenizer: tokenizer)
+            let scores = try items.score(chat: chat, template: template, judge: judge?.topics == topics ? judge : nil,
+                                         bayes: bayes, topics: topics, seed: model.seed)
+            print("Chapter 05's held-out requests, answered by \(Chapter.relativePath(checkpoint)) as a chat model:")
+            var rows: [(String, Int, Int)] = [("topic (naive Bayes judge)", scores.bayesHits, scores.topicItems),
+                                              ("attribution EM", scores.attributionHits, scores.attributionItems),
+                                              ("poem author EM", scores.poemHits, scores.poemItems)]
+            if judge?.topics == topics {
+                rows.insert(("topic (classifier judge)", scores.topicHits, scores.topicItems), at: 0)
+            } else {
+                print("  (no classifier with these topics at \(Chapter.relativePath(folder.path)): naive Bayes judges)")
+            }
+            if scores.topicItems == 0 { print("  topic: no held-out topic requests (none in the test split that fit the context)") }
+            for (name, hits, n) in rows where n > 0 {
+                let interval = Bootstrap.proportion(hits: hits, items: n)
+                print("  \(name): \(interval.formatted), \(hits) of \(n)")
+                figures[name] = ReportCard.Figure(interval, items: n)
+            }
         }
 
         /// Chapter 05's classifier on its test split, grouped by whether the entry is an attributed quote
@@ -125,10 +163,12 @@ struct EvalCommand: ParsableCommand {
             if let json {
                 var card = ReportCard()
                 for name in figures.keys.sorted() {
-                    card.addColumn(name, note: name.hasPrefix("bits/byte")
-                        ? "held-out corpus entries, each on its own; lower is better"
+                    let note = name.hasPrefix("bits/byte") ? "held-out corpus entries, each on its own; lower is better"
+                        : name.hasPrefix("topic (") || name.hasSuffix(" EM")
+                        ? "Chapter 05's held-out requests, the checkpoint as a chat model; higher is better"
                         : "Chapter 05's topic classifier on its test split" + (name.hasSuffix("ECE")
-                            ? "; 15 equal-width bins, lower is better" : "; higher is better"))
+                            ? "; 15 equal-width bins, lower is better" : "; higher is better")
+                    card.addColumn(name, note: note)
                 }
                 try card.add(model: checkpoint, figures: figures)
                 try AtomicFile.write(try card.json(), to: URL(fileURLWithPath: json))

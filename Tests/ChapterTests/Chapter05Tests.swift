@@ -52,6 +52,13 @@ struct Chapter05Tests {
         #expect(measured.status == 0 && measured.stdout.contains("ECE (15 bins)")
                 && measured.stdout.contains("upper-case: accuracy") && measured.stdout.contains("attributed: accuracy"),
                 "\(measured.stdout) \(measured.stderr)")
+        // The chat model on Chapter 05's held-out requests, judged by that classifier: the figures 5.6 prints.
+        // (This small corpus has no topic request in its test split: those rows say so.)
+        let tasks = try runProduct("llm", ["eval", "--checkpoint", checkpoint, "--corpus", corpus.path,
+                                           "--tasks", "tasks",
+                                           "--classifier", runs.appendingPathComponent("sft/classifier").path])
+        #expect(tasks.status == 0 && tasks.stdout.contains("attribution EM") && tasks.stdout.contains("of 9")
+                && tasks.stdout.contains("no held-out topic requests"), "\(tasks.stdout) \(tasks.stderr)")
         let noClassifier = try runProduct("llm", ["eval", "--checkpoint", checkpoint, "--corpus", corpus.path,
                                                   "--tasks", "classifier", "--classifier", folder.path])
         #expect(noClassifier.status != 0 && noClassifier.stderr.contains("ch05"), "\(noClassifier.stderr)")

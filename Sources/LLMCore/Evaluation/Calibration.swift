@@ -103,6 +103,12 @@ public enum Bootstrap {
         }
     }
 
+    /// A proportion, hits of items, with the interval of the mean of that many 0/1 item scores (what
+    /// resampling the items themselves gives when each is simply right or wrong).
+    public static func proportion(hits: Int, items: Int, resamples: Int = 1000, seed: UInt64 = 0) -> Interval {
+        mean((0..<items).map { $0 < hits ? 1 : 0 }, resamples: resamples, seed: seed)
+    }
+
     /// Linear interpolation between the closest ranks (numpy's default `percentile`).
     static func percentile(_ sorted: [Double], _ q: Double) -> Double {
         guard !sorted.isEmpty else { return .nan }
