@@ -111,7 +111,9 @@ struct EvalCommand: ParsableCommand {
             } else {
                 print("  (no classifier with these topics at \(Chapter.relativePath(folder.path)): naive Bayes judges)")
             }
-            if scores.topicItems == 0 { print("  topic: no held-out topic requests (none in the test split that fit the context)") }
+            if scores.topicItems == 0 {
+                print("  topic: no held-out topic requests (none in the test split that fit the context)")
+            }
             for (name, hits, n) in rows where n > 0 {
                 let interval = Bootstrap.proportion(hits: hits, items: n)
                 print("  \(name): \(interval.formatted), \(hits) of \(n)")
