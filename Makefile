@@ -56,7 +56,10 @@ course: build
 	  echo "▶ $$chapter $(CHAPTER_FLAGS)"; \
 	  .build/release/$$chapter $(CHAPTER_FLAGS) || exit 1; \
 	done
-	@echo "Plots and outputs: $(RUN_DIR)/"
+	@# The report card over every model the chapters wrote (Chapter 10's harness; 600 held-out entries each).
+	@echo "▶ llm eval report --run-dir $(RUN_DIR)"
+	@.build/release/llm eval report --run-dir $(RUN_DIR) --max-entries $(if $(QUICK),40,600) > /dev/null
+	@echo "Plots and outputs: $(RUN_DIR)/ (report card: $(RUN_DIR)/eval/report.md)"
 
 test: deps
 	$(SWIFT) build --build-tests

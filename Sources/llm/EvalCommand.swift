@@ -11,7 +11,7 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluation (Chapter 10): a model on held-out data; outputs against references; blind sheets.",
-        subcommands: [Run.self, Metric.self, Compare.self], defaultSubcommand: Run.self)
+        subcommands: [Run.self, Report.self, Metric.self, Compare.self], defaultSubcommand: Run.self)
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -49,132 +49,68 @@ struct EvalCommand: ParsableCommand {
             }
             guard maxEntries >= 0 else { throw flagError("--max-entries", "\(maxEntries)", "0 (all) or more") }
             let (gpt, bpe, _) = try model.load(checkpoint)
-            let source = try corpus.load(default: .pretraining)
-            var entries = source.entries.indices.filter(Corpus.isHeldOut).map { source.entries[$0] }
-            if maxEntries > 0 && entries.count > maxEntries {
-                entries = (0..<maxEntries).map { entries[$0 * entries.count / maxEntries] }
-            }
-            guard !entries.isEmpty else {
-                throw CourseError.invalidValue(name: "corpus", value: "(\(source.entries.count) entries)",
-                                               expected: "at least 10 entries, so that one is held out")
-            }
+            let harness = CourseEvaluation(corpus: try corpus.load(default: .pretraining), tokenizer: bpe)
+            let classifierFolder = classifier.map { URL(fileURLWithPath: $0) }
+                ?? RunArtifacts(runDirectory: "runs/course").url(.classifier)
+            print("\(Chapter.relativePath(checkpoint)):")
             var figures: [String: ReportCard.Figure] = [:]
+            if asked.contains("heldout") { figures.merge(try harness.heldOut(gpt, maxEntries: maxEntries)) { $1 } }
             if asked.contains("classifier") {
-                try classifierFigures(source, tokenizer: bpe, into: &figures)
+                guard FileManager.default.fileExists(
+                    atPath: classifierFolder.appendingPathComponent("model.safetensors").path) else {
+                    throw CourseError.invalidValue(name: "--classifier", value: classifierFolder.path,
+                                                   expected: "Chapter 05's classifier (make it with swift run -c " +
+                                                       "release ch05, or pass --classifier DIR)")
+                }
+                figures.merge(try harness.classifier(at: classifierFolder)) { $1 }
             }
             if asked.contains("tasks") {
-                try taskFigures(source, chat: gpt, tokenizer: bpe, into: &figures)
+                figures.merge(try harness.tasks(gpt, judgeFolder: classifierFolder, seed: model.seed)) { $1 }
             }
-            guard asked.contains("heldout") else { return try write(figures) }
-            let scores = try HeldOut.perEntry(gpt, tokenizer: bpe, entries: entries.map(\.text))
-            let chinese = entries.map { Corpus.chineseTopics.contains($0.topic) }
-            let groups: [(String, (Int) -> Bool)] = [("all", { _ in true }), ("english", { !chinese[$0] }),
-                                                     ("chinese", { chinese[$0] })]
-            for (name, keep) in groups {
-                let chosen = scores.indices.filter(keep).map { scores[$0] }
-                guard !chosen.isEmpty else { continue }
-                figures["bits/byte (\(name))"] = ReportCard.Figure(HeldOut.bitsPerByteInterval(chosen),
-                                                                   items: chosen.count)
-            }
-            print("held-out bits per byte of \(Chapter.relativePath(checkpoint)) (each entry on its own; " +
-                  "95 % bootstrap intervals over entries):")
-            for (name, figure) in figures.sorted(by: { $0.key < $1.key }) where name.hasPrefix("bits/byte") {
-                print("  \(name): \(figure.interval.formatted), \(figure.items) entries")
-            }
-            try write(figures)
-        }
-
-        /// Chapter 05's held-out requests answered by the checkpoint as a chat model (as Chapter 05 and 07 ask
-        /// them): topic following judged by the classifier (when there is one) and by naive Bayes, and exact
-        /// match on attributions and poem authors, each with its interval.
-        func taskFigures(_ corpus: Corpus, chat: GPT, tokenizer: BPETokenizer,
-                         into figures: inout [String: ReportCard.Figure]) throws {
-            let template = try ChatTemplate(tokenizer: tokenizer)
-            let topics = try CourseTasks.topics(in: corpus)
-            let splits = CourseTasks.splits(corpus, topics: topics, quick: false).used
-            let items = HeldOutTasks(splits, topics: topics, template: template, context: chat.config.contextLength,
-                                     quick: false)
-            let labelled = try TopicClassification(corpus, topics: topics)
-            let bayes = NaiveBayes(documents: labelled.train.map(\.text), labels: labelled.train.map(\.label),
-                                   classes: topics.count)
-            let folder = classifier.map { URL(fileURLWithPath: $0) }
-                ?? RunArtifacts(runDirectory: "runs/course").url(.classifier)
-            let judge = try? TopicClassifier.load(from: folder, tokenizer: tokenizer)
-            let scores = try items.score(chat: chat, template: template, judge: judge?.topics == topics ? judge : nil,
-                                         bayes: bayes, topics: topics, seed: model.seed)
-            print("Chapter 05's held-out requests, answered by \(Chapter.relativePath(checkpoint)) as a chat model:")
-            var rows: [(String, Int, Int)] = [("topic (naive Bayes judge)", scores.bayesHits, scores.topicItems),
-                                              ("attribution EM", scores.attributionHits, scores.attributionItems),
-                                              ("poem author EM", scores.poemHits, scores.poemItems)]
-            if judge?.topics == topics {
-                rows.insert(("topic (classifier judge)", scores.topicHits, scores.topicItems), at: 0)
-            } else {
-                print("  (no classifier with these topics at \(Chapter.relativePath(folder.path)): naive Bayes judges)")
-            }
-            if scores.topicItems == 0 {
-                print("  topic: no held-out topic requests (none in the test split that fit the context)")
-            }
-            for (name, hits, n) in rows where n > 0 {
-                let interval = Bootstrap.proportion(hits: hits, items: n)
-                print("  \(name): \(interval.formatted), \(hits) of \(n)")
-                figures[name] = ReportCard.Figure(interval, items: n)
-            }
-        }
-
-        /// Chapter 05's classifier on its test split, grouped by whether the entry is an attributed quote
-        /// (a property of the text, not of its topic, so the groups are not the labels in disguise).
-        func classifierFigures(_ corpus: Corpus, tokenizer: BPETokenizer,
-                               into figures: inout [String: ReportCard.Figure]) throws {
-            let folder = classifier.map { URL(fileURLWithPath: $0) }
-                ?? RunArtifacts(runDirectory: "runs/course").url(.classifier)
-            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
-            else {
-                throw CourseError.invalidValue(name: "--classifier", value: folder.path,
-                                               expected: "Chapter 05's classifier (make it with swift run -c " +
-                                                   "release ch05, or pass --classifier DIR)")
-            }
-            let topics = try TopicClassifier.load(from: folder, tokenizer: tokenizer)
-            let split = try TopicClassification(corpus, topics: topics.topics)
-            let items = split.test.map {
-                ClassifierEvaluation.Item(text: $0.text, label: $0.label,
-                                          group: corpus.entries[$0.entry].attribution == nil ? "unattributed"
-                                                                                               : "attributed")
-            }
-            let e = try ClassifierEvaluation.run({ topics.probabilities($0) }, items: items,
-                                                 classes: topics.topics.count)
-            print("topic classifier \(Chapter.relativePath(folder.path)), \(e.items) test items of " +
-                  "\(topics.topics.count) topics:")
-            print("  accuracy \(e.accuracy.formatted) (majority class: " +
-                  "\(Format.fixed(e.majorityAccuracy, 3))); macro-F1 \(e.macroF1.formatted)")
-            print("  ECE (15 bins) \(e.expectedCalibrationError.formatted)")
-            for g in e.fairness.groups {
-                print("  \(g.group): accuracy \(Format.fixed(g.accuracy, 3)) on \(g.count) items")
-            }
-            print("  demographic-parity difference \(Format.fixed(e.fairness.demographicParityDifference, 3)), " +
-                  "equalized-odds difference \(Format.fixed(e.fairness.equalizedOddsDifference, 3))")
-            for r in e.robustness {
-                print("  \(r.perturbation.rawValue): accuracy \(Format.fixed(r.accuracy, 3)), drop rate " +
-                      "\(Format.fixed(r.dropRate, 3))")
-            }
-            figures["topic accuracy"] = ReportCard.Figure(e.accuracy, items: e.items)
-            figures["topic macro-F1"] = ReportCard.Figure(e.macroF1, items: e.items)
-            figures["topic ECE"] = ReportCard.Figure(e.expectedCalibrationError, items: e.items)
-        }
-
-        func write(_ figures: [String: ReportCard.Figure]) throws {
             if let json {
                 var card = ReportCard()
-                for name in figures.keys.sorted() {
-                    let note = name.hasPrefix("bits/byte") ? "held-out corpus entries, each on its own; lower is better"
-                        : name.hasPrefix("topic (") || name.hasSuffix(" EM")
-                        ? "Chapter 05's held-out requests, the checkpoint as a chat model; higher is better"
-                        : "Chapter 05's topic classifier on its test split" + (name.hasSuffix("ECE")
-                            ? "; 15 equal-width bins, lower is better" : "; higher is better")
-                    card.addColumn(name, note: note)
-                }
+                CourseEvaluation.addColumns(to: &card)
                 try card.add(model: checkpoint, figures: figures)
                 try AtomicFile.write(try card.json(), to: URL(fileURLWithPath: json))
             }
+        }
+    }
+
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The report card: every model the chapters wrote into the run folder on the held-out data " +
+                "and Chapter 05's requests, with intervals, as <run-dir>/eval/report.md and report.json; models " +
+                "not made yet are listed with the command that makes them.")
+
+        @Option(help: "The run folder the chapters wrote.")
+        var runDir: String = "runs/course"
+
+        @Option(help: "Score at most this many held-out entries per model (evenly spaced), 0 for all.")
+        var maxEntries: Int = 0
+
+        @Option(help: "Seed for the chat models' sampled answers.")
+        var seed: UInt64 = 1337
+
+        @Option(help: "The tokenizer folder (default: the run's, or the one beside its chat model).")
+        var tokenizer: String?
+
+        @OptionGroup var corpus: CorpusOption
+
+        func run() throws {
+            guard maxEntries >= 0 else { throw flagError("--max-entries", "\(maxEntries)", "0 (all) or more") }
+            let artifacts = RunArtifacts(runDirectory: runDir)
+            let folder = artifacts.exists(.tokenizer) && tokenizer == nil ? artifacts.url(.tokenizer)
+                : try findTokenizerFolder(tokenizer, near: artifacts.url(.chatModel))
+            let tokenizer = try BPETokenizer.load(from: folder)
+            let harness = CourseEvaluation(corpus: try corpus.load(default: .pretraining), tokenizer: tokenizer)
+            let card = try harness.reportCard(artifacts, maxEntries: maxEntries, seed: seed)
+            let markdown = artifacts.url(.evaluationReport)
+            try FileManager.default.createDirectory(at: markdown.deletingLastPathComponent(),
+                                                    withIntermediateDirectories: true)
+            try AtomicFile.write(Data(card.markdown(title: "Report card: the course models").utf8), to: markdown)
+            let json = markdown.deletingPathExtension().appendingPathExtension("json")
+            try AtomicFile.write(try card.json(), to: json)
+            print("wrote \(Chapter.relativePath(markdown.path)) and \(Chapter.relativePath(json.path))")
         }
     }
 

@@ -59,6 +59,15 @@ struct Chapter05Tests {
                                            "--classifier", runs.appendingPathComponent("sft/classifier").path])
         #expect(tasks.status == 0 && tasks.stdout.contains("attribution EM") && tasks.stdout.contains("of 9")
                 && tasks.stdout.contains("no held-out topic requests"), "\(tasks.stdout) \(tasks.stderr)")
+        // The report card over what this run folder holds: measured rows, and the later chapters' models
+        // listed with the commands that make them.
+        let report = try runProduct("llm", ["eval", "report", "--run-dir", runs.path, "--corpus", corpus.path,
+                                            "--max-entries", "20"])
+        #expect(report.status == 0, "\(report.stdout) \(report.stderr)")
+        let card = (try? String(contentsOf: runs.appendingPathComponent("eval/report.md"), encoding: .utf8)) ?? ""
+        #expect(card.contains("| chat (Chapter 05) |") && card.contains("| classifier (Chapter 05) |")
+                && card.contains("make it with `swift run -c release ch07`"), "\(card)")
+        #expect(FileManager.default.fileExists(atPath: runs.appendingPathComponent("eval/report.json").path))
         let noClassifier = try runProduct("llm", ["eval", "--checkpoint", checkpoint, "--corpus", corpus.path,
                                                   "--tasks", "classifier", "--classifier", folder.path])
         #expect(noClassifier.status != 0 && noClassifier.stderr.contains("ch05"), "\(noClassifier.stderr)")
