@@ -91,7 +91,8 @@ struct EvalCommandTests {
         let json = folder.appendingPathComponent("eval.json")
         let common = ["--checkpoint", checkpoint, "--tokenizer", tokenizer.path, "--corpus", corpus.path]
         let eval = try runProduct("llm", ["eval"] + common + ["--json", json.path])
-        #expect(eval.status == 0 && eval.stdout.contains("bits/byte (all)") && eval.stdout.contains("entries"),
+        #expect(eval.status == 0 && eval.stdout.contains("held-out bits per byte") && eval.stdout.contains("all: ")
+                && eval.stdout.contains("entries"),
                 "\(eval.stdout) \(eval.stderr)")
         let card = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
         let rows = card?["rows"] as? [[String: Any]]
