@@ -75,7 +75,8 @@ struct HeldOutTests {
 struct BitsPerByteOracleTests {
     @Test("held-out bits per byte equals numpy's from the same logits and the entries' UTF-8 (skips without numpy)")
     func sameFigure() throws {
-        let entries = ["Never put off till tomorrow.", "春眠不覺曉，處處聞啼鳥。", "Emoji 🙂 and é", "Short."]
+        let entries = ["Never put off till tomorrow.", "春眠不覺曉，處處聞啼鳥。",
+                       "Emoji 🙂 and é", "Short."]
         let tokenizer = try BPETrainer.train(documents: entries, vocabularySize: 280).tokenizer
         let config = GPTConfig.llamaStyle(vocabularySize: tokenizer.vocabularySize, contextLength: 8, layers: 1,
                                           heads: 2, kvHeads: 1, embeddingSize: 16)
