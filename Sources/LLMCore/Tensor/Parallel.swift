@@ -94,7 +94,8 @@ public enum Parallel {
         }
         let singleThreadedBLAS = callsBLAS && !BLAS.splitProducts
         if singleThreadedBLAS { openblas_set_num_threads(1) }
-        defer { if singleThreadedBLAS { openblas_set_num_threads(Int32(workers)) } }   // also after the pool's early return
+        // Also after the pool's early return.
+        defer { if singleThreadedBLAS { openblas_set_num_threads(Int32(workers)) } }
         if fineGrained {
             // Several small tasks per worker, taken first come first served: a worker that starts late
             // (woken, or preempted on a shared machine) takes fewer instead of holding everyone up.
@@ -165,7 +166,8 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 /// caller, or a loop wanting more workers than the pool has, is told to use Dispatch instead.
 final class WorkerPool: @unchecked Sendable {
     /// `LLM_WORKER_POOL=off` leaves every loop to Dispatch (to compare).
-    static let shared = WorkerPool(helpers: ProcessInfo.processInfo.environment["LLM_WORKER_POOL"] == "off" ? 0 : Parallel.defaultThreads - 1)
+    static let shared = WorkerPool(
+        helpers: ProcessInfo.processInfo.environment["LLM_WORKER_POOL"] == "off" ? 0 : Parallel.defaultThreads - 1)
     /// Tasks per worker in a fine-grained loop: enough to even out a late start, few enough that taking
     /// one (an atomic add) costs nothing next to a task.
     static let tasksPerWorker = 4
