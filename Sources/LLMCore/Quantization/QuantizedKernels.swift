@@ -87,11 +87,9 @@ extension QuantizedMatrix {
                 }
             }
         }
-        // The activations, widened once for every row of W: `spread` for int8 levels, `nibbleOrder` for Q4_0.
+        // The activations, widened once for every row of W (Q4_0 also in its nibble order).
         let q4 = scheme.bits == 4 && blockSize == 32
-        let activations = Int8Activations(
-            spread: Self.spread(xq), scales: xd, perRow: blocksPerRow,
-            nibbles: q4 ? Self.nibbleOrder(xq, blocks: m * blocksPerRow, perRow: blocksPerRow) : ([], []))
+        let activations = Int8Activations(levels: xq, scales: xd, perRow: blocksPerRow, nibbleOrder: q4)
         let int4 = scheme.bits == 4, blocks = blocksPerRow, size = blockSize
         quants.withUnsafeBufferPointer { q in
             steps.withUnsafeBufferPointer { wd in
@@ -142,50 +140,6 @@ extension QuantizedMatrix {
             }
         }
     }
-
-    /// x's int8 levels (m · columns of them, columns a multiple of 32) as Int16, per 32: the 16 at even
-    /// places, then the 16 at odd places — the halves `Int8Activations.chunk` multiplies W's even and odd
-    /// bytes by.
-    static func spread(_ levels: [Int8]) -> [Int16] {
-        var out = [Int16](repeating: 0, count: levels.count)
-        for start in stride(from: 0, to: levels.count, by: 32) {
-            for l in 0..<16 {
-                out[start + l] = Int16(levels[start + 2 * l])
-                out[start + 16 + l] = Int16(levels[start + 2 * l + 1])
-            }
-        }
-        return out
-    }
-
-    /// x's int8 levels in `blocks` blocks of 32 (`perRow` to a row), laid out for `Int8Activations.q4Dot`:
-    /// per pair of blocks (b, b + 1) of a row, 64 Int16 in the order the pair's 32 Q4_0 bytes, read as 16
-    /// Int16 lanes, yield their nibbles — lane i holds bytes 2i and 2i + 1 of the pair, that is elements
-    /// j = 2i mod 16 and j + 1 of block b + i / 8 in its low nibbles and j + 16, j + 17 in its high ones.
-    /// Also 8·Σx per block, in Int32 lane 0 (block b) and lane 4 (block b + 1) of 8: Q4_0's −8, applied once.
-    static func nibbleOrder(_ levels: [Int8], blocks: Int, perRow: Int) -> (x: [Int16], corrections: [Int32]) {
-        let rows = blocks / perRow, pairs = perRow / 2
-        var x = [Int16](repeating: 0, count: rows * pairs * 64)
-        var corrections = [Int32](repeating: 0, count: rows * pairs * 8)
-        for r in 0..<rows {
-            for p in 0..<pairs {
-                let out = (r * pairs + p) * 64, first = (r * perRow + 2 * p) * 32
-                for i in 0..<16 {
-                    let block = first + (i / 8) * 32, j = (2 * i) % 16
-                    x[out + i] = Int16(levels[block + j])
-                    x[out + 16 + i] = Int16(levels[block + j + 1])
-                    x[out + 32 + i] = Int16(levels[block + j + 16])
-                    x[out + 48 + i] = Int16(levels[block + j + 17])
-                }
-                for half in 0..<2 {
-                    let block = first + half * 32
-                    var sum: Int32 = 0
-                    for j in 0..<32 { sum &+= Int32(levels[block + j]) }
-                    corrections[(r * pairs + p) * 8 + 4 * half] = 8 * sum
-                }
-            }
-        }
-        return (x, corrections)
-    }
 }
 
 /// One call's activations, quantized and widened once for every row of W, and the dot products of one row
@@ -200,14 +154,52 @@ final class Int8Activations: @unchecked Sendable {
     let nibbles: UnsafeMutableBufferPointer<Int16>, corrections: UnsafeMutableBufferPointer<Int32>
     let perRow: Int
 
-    init(spread: [Int16], scales: [Float], perRow: Int, nibbles: (x: [Int16], corrections: [Int32])) {
-        func copy<T>(_ a: [T]) -> UnsafeMutableBufferPointer<T> {
-            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(a.count, 1))
-            _ = buffer.initialize(from: a)
-            return buffer
+    /// Widens `levels` (m rows of `perRow` blocks of 32) into the layouts the kernels read, once per call,
+    /// straight into the buffers: `spread` for int8 weights, and with `nibbleOrder` also Q4_0's.
+    init(levels: [Int8], scales: [Float], perRow: Int, nibbleOrder: Bool) {
+        func buffer<T: FixedWidthInteger>(_ count: Int, _: T.Type) -> UnsafeMutableBufferPointer<T> {
+            let b = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
+            b.initialize(repeating: 0)
+            return b
         }
-        (self.spread, self.scales, self.perRow) = (copy(spread), copy(scales), perRow)
-        (self.nibbles, self.corrections) = (copy(nibbles.x), copy(nibbles.corrections))
+        // (Q4_0 blocks are 32 numbers, so with `nibbleOrder` a row of x is perRow · 32 levels.)
+        let rows = nibbleOrder ? levels.count / max(perRow * 32, 1) : 0, pairs = perRow / 2
+        self.perRow = perRow
+        self.scales = .allocate(capacity: max(scales.count, 1))
+        _ = self.scales.initialize(from: scales)
+        // x's levels as Int16, per 32: the 16 at even places, then the 16 at odd places — the halves
+        // `chunk` multiplies W's even and odd bytes by.
+        spread = buffer(levels.count, Int16.self)
+        for start in stride(from: 0, to: levels.count, by: 32) {
+            for l in 0..<16 {
+                spread[start + l] = Int16(levels[start + 2 * l])
+                spread[start + 16 + l] = Int16(levels[start + 2 * l + 1])
+            }
+        }
+        // For `q4Dot`: per pair of blocks (b, b + 1) of a row, 64 Int16 in the order the pair's 32 Q4_0 bytes,
+        // read as 16 Int16 lanes, yield their nibbles — lane i holds bytes 2i and 2i + 1 of the pair, that is
+        // elements j = 2i mod 16 and j + 1 of block b + i / 8 in its low nibbles and j + 16, j + 17 in its high
+        // ones. Also 8·Σx per block, in Int32 lane 0 (block b) and lane 4 (block b + 1) of 8: Q4_0's −8.
+        nibbles = buffer(rows * pairs * 64, Int16.self)
+        corrections = buffer(rows * pairs * 8, Int32.self)
+        for r in 0..<rows {
+            for p in 0..<pairs {
+                let out = (r * pairs + p) * 64, first = (r * perRow + 2 * p) * 32
+                for i in 0..<16 {
+                    let block = first + (i / 8) * 32, j = (2 * i) % 16
+                    nibbles[out + i] = Int16(levels[block + j])
+                    nibbles[out + 16 + i] = Int16(levels[block + j + 1])
+                    nibbles[out + 32 + i] = Int16(levels[block + j + 16])
+                    nibbles[out + 48 + i] = Int16(levels[block + j + 17])
+                }
+                for half in 0..<2 {
+                    let block = first + half * 32
+                    var sum: Int32 = 0
+                    for j in 0..<32 { sum &+= Int32(levels[block + j]) }
+                    corrections[(r * pairs + p) * 8 + 4 * half] = 8 * sum
+                }
+            }
+        }
     }
 
     deinit {
@@ -273,7 +265,7 @@ final class Int8Activations: @unchecked Sendable {
 
     /// The same for one row of Q4_0 blocks (16 bytes: element j in the low nibble of byte j, j + 16 in the
     /// high one, value q − 8), two blocks — 32 bytes, 64 nibbles — at a time: four masks and shifts of the
-    /// 16 Int16 lanes give the four nibbles of each lane, which meet x in `nibbleOrder`'s layout; q ≤ 15, so
+    /// 16 Int16 lanes give the four nibbles of each lane, which meet x in the nibble layout `init` wrote; q ≤ 15, so
     /// four products add up within Int16, and Σ(q − 8)·x = Σq·x − 8·Σx. An odd last block goes on its own.
     @inline(__always)
     func q4Dot(_ bytes: UnsafePointer<UInt8>, row: Int, wScales: UnsafePointer<Float>) -> Float {
