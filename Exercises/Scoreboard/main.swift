@@ -37,6 +37,7 @@ let totals = [
     scoreboard(Chapter07Checks.chapter, Chapter07Checks.all, Chapter07()),
     scoreboard(Chapter08Checks.chapter, Chapter08Checks.all, Chapter08()),
     scoreboard(Chapter09Checks.chapter, Chapter09Checks.all, Chapter09()),
+    scoreboard(Chapter10Checks.chapter, Chapter10Checks.all, Chapter10()),
 ]
 let solved = totals.reduce(0) { $0 + $1.solved }, total = totals.reduce(0) { $0 + $1.total }
 print("\nTotal: \(solved)/\(total) exercises solved")

@@ -110,3 +110,40 @@ public struct TokenizerOption: ParsableArguments {
                                     corpus: corpus, quick: options.quick)
     }
 }
+
+extension ChapterInputs {
+    /// The Chapter 05 topic classifier in `folder` (`Artifact.classifier`). With `quick` and no classifier there,
+    /// a head is trained on a copy of `base` for a few steps instead (Chapter 05's "head only"); otherwise a
+    /// missing classifier is an error that names the command to run.
+    public static func classifier(_ folder: URL, base: GPT, corpus: Corpus, tokenizer: BPETokenizer, quick: Bool,
+                                  seed: UInt64 = 1337) throws -> TopicClassifier {
+        let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
+        if exists || !quick {
+            guard exists else {
+                throw CourseError.invalidValue(name: Artifact.classifier.title, value: folder.path,
+                                               expected: "\(Artifact.classifier.title): run " +
+                                                         "'\(Artifact.classifier.command)' (or 'make course') first, " +
+                                                         "or pass --classifier DIR")
+            }
+            return try TopicClassifier.load(from: folder, tokenizer: tokenizer)
+        }
+        print("(no classifier in \(folder.path): training a head on the base model for --quick; run ch05 for it)")
+        let topics = try CourseTasks.topics(in: corpus)
+        let data = try TopicClassification(corpus, topics: topics)
+        let model = try GPT(base.config, seed: 0)
+        for (parameter, weights) in zip(model.parameters, base.parameters) { parameter.value = weights.value }
+        let classifier = TopicClassifier(model: model, topics: topics, tokenizer: tokenizer, seed: seed)
+        model.freeze()
+        let source = try LabelledExamples(train: classifier.examples(data.train),
+                                          validation: classifier.examples(data.validation),
+                                          batchSize: 16, length: model.config.contextLength,
+                                          padding: classifier.padding)
+        var config = TrainingConfig(steps: 15, batchSize: 16)
+        (config.learningRate, config.minimumLearningRate, config.warmupSteps) = (1e-2, 1e-3, 2)
+        (config.evaluateEvery, config.seed) = (15, seed)
+        let trainer = try Trainer(model: model, source: source, loss: Losses.classification(head: classifier.head),
+                                  extras: classifier.head.namedParameters, config: config, checkpointFolder: nil)
+        try trainer.run(quiet: true)
+        return classifier
+    }
+}

@@ -60,18 +60,38 @@ public struct CourseEvaluation {
         return figures
     }
 
-    /// Chapter 05's classifier on its test split, grouped by whether the entry is an attributed quote (a
-    /// property of the text, not of its topic, so the groups are not the labels in disguise).
-    public func classifier(at folder: URL) throws -> [String: ReportCard.Figure] {
-        let topics = try TopicClassifier.load(from: folder, tokenizer: tokenizer)
+    /// Chapter 05's validation conversations for `topics`, as batches of 16 whose targets are the replies'
+    /// tokens only (what `Losses.meanNextToken` averages): the loss a chat model was trained to lower.
+    public func replyBatches(topics: [String], context: Int, maxBatches: Int) throws -> [TokenBatch] {
+        let template = try ChatTemplate(tokenizer: tokenizer)
+        let splits = CourseTasks.splits(corpus, topics: topics, quick: false).used
+        let encode = { (items: [InstructionExample]) in
+            SFTData.examples(items.map(\.messages), template: template, length: context).examples
+        }
+        let validation = encode(splits.validation)
+        let source = try MaskedExamples(train: validation, validation: validation, batchSize: 16,   // train unused
+                                        length: context, padding: tokenizer.specialId("<|pad|>") ?? template.end)
+        return source.validationBatches(maxBatches: maxBatches)
+    }
+
+    /// Chapter 05's classifier on its test split, every measurement of `ClassifierEvaluation`, the items
+    /// grouped by whether the entry is an attributed quote (a property of the text, not of its topic, so the
+    /// groups are not the labels in disguise).
+    public func classifierEvaluation(_ topics: TopicClassifier) throws -> ClassifierEvaluation {
         let split = try TopicClassification(corpus, topics: topics.topics)
         let items = split.test.map {
             ClassifierEvaluation.Item(text: $0.text, label: $0.label,
                                       group: corpus.entries[$0.entry].attribution == nil ? "unattributed"
                                                                                          : "attributed")
         }
-        let e = try ClassifierEvaluation.run({ topics.probabilities($0) }, items: items, classes: topics.topics.count,
-                                             resamples: resamples)
+        return try ClassifierEvaluation.run({ topics.probabilities($0) }, items: items, classes: topics.topics.count,
+                                            resamples: resamples)
+    }
+
+    /// The report card's figures of the classifier at `folder`, each measurement logged.
+    public func classifier(at folder: URL) throws -> [String: ReportCard.Figure] {
+        let topics = try TopicClassifier.load(from: folder, tokenizer: tokenizer)
+        let e = try classifierEvaluation(topics)
         log("  topic classifier, \(e.items) test items of \(topics.topics.count) topics:")
         log("    accuracy \(e.accuracy.formatted) (majority class: \(Format.fixed(e.majorityAccuracy, 3))); " +
             "macro-F1 \(e.macroF1.formatted)")
@@ -90,20 +110,69 @@ public struct CourseEvaluation {
                 "topic ECE": ReportCard.Figure(e.expectedCalibrationError, items: e.items)]
     }
 
+    /// Chapter 05's held-out topic requests answered by `chat` — each request with `suffix` appended (an
+    /// attack, say), sampled as `tasks` samples them — and the topic `judge` reads in each answer.
+    /// Only requests that still fit the context with `room` appended are asked (pass the attack's suffix
+    /// as `room` to ask the same requests with and without it).
+    public func topicAnswers(_ chat: GPT, judge: TopicClassifier, suffix: String = "", room: String = "",
+                             seed: UInt64, quick: Bool = false) throws -> TopicAnswers {
+        let template = try ChatTemplate(tokenizer: tokenizer)
+        let splits = CourseTasks.splits(corpus, topics: judge.topics, quick: false).used
+        let context = chat.config.contextLength, longer = suffix.utf8.count >= room.utf8.count ? suffix : room
+        let items = HeldOutTasks(splits, topics: judge.topics, template: template, context: context, quick: quick)
+            .topic.filter { item in
+                (item.topic.map(judge.topics.contains) ?? false)
+                    && template.encode([ChatMessage(.user, item.request + longer)],
+                                       generationPrompt: true).ids.count
+                    + CourseTasks.maxTokens(for: item, quick: quick) <= context
+            }
+        var answers: [String] = []
+        for (i, item) in items.enumerated() {
+            var random = SeededGenerator(seed: seed &+ UInt64(i))
+            answers.append(try TaskEvaluation.reply(chat, template, request: item.request + suffix,
+                                                    maxTokens: CourseTasks.maxTokens(for: item, quick: quick),
+                                                    settings: CourseTasks.sampling(for: item), random: &random))
+        }
+        let probabilities = judge.probabilities(answers)
+        return TopicAnswers(requests: items.map { $0.request + suffix }, answers: answers,
+                            wanted: items.map { item in judge.topics.firstIndex { $0 == item.topic } ?? 0 },
+                            judged: probabilities.map { row in row.indices.max { row[$0] < row[$1] } ?? 0 },
+                            probabilities: probabilities)
+    }
+
+    /// Writes `card` as `<run-dir>/eval/report.md` and `report.json` (atomically); returns the two files.
+    @discardableResult
+    public static func write(_ card: ReportCard, to artifacts: RunArtifacts) throws -> (markdown: URL, json: URL) {
+        let markdown = artifacts.url(.evaluationReport)
+        try FileManager.default.createDirectory(at: markdown.deletingLastPathComponent(),
+                                                withIntermediateDirectories: true)
+        try AtomicFile.write(Data(card.markdown(title: "Report card: the course models").utf8), to: markdown)
+        let json = markdown.deletingPathExtension().appendingPathExtension("json")
+        try AtomicFile.write(try card.json(), to: json)
+        return (markdown, json)
+    }
+
     /// Chapter 05's held-out requests answered by `chat` (as Chapters 05 and 07 ask them): topic following
     /// judged by the classifier at `judgeFolder` (when it has the same topics) and by naive Bayes, and exact
     /// match on attributions and poem authors, each with its interval.
-    public func tasks(_ chat: GPT, judgeFolder: URL?, seed: UInt64) throws -> [String: ReportCard.Figure] {
+    public func tasks(_ chat: GPT, judgeFolder: URL?, seed: UInt64,
+                      quick: Bool = false) throws -> [String: ReportCard.Figure] {
+        let judge = judgeFolder.flatMap { try? TopicClassifier.load(from: $0, tokenizer: tokenizer) }
+        return try tasks(chat, judge: judge, seed: seed, quick: quick)
+    }
+
+    /// `tasks` with a classifier in memory as the judge (used when it has the corpus's topics).
+    public func tasks(_ chat: GPT, judge: TopicClassifier?, seed: UInt64,
+                      quick: Bool = false) throws -> [String: ReportCard.Figure] {
         let template = try ChatTemplate(tokenizer: tokenizer)
         let topics = try CourseTasks.topics(in: corpus)
         let splits = CourseTasks.splits(corpus, topics: topics, quick: false).used
         let items = HeldOutTasks(splits, topics: topics, template: template, context: chat.config.contextLength,
-                                 quick: false)
+                                 quick: quick)
         let labelled = try TopicClassification(corpus, topics: topics)
         let bayes = NaiveBayes(documents: labelled.train.map(\.text), labels: labelled.train.map(\.label),
                                classes: topics.count)
-        let judge = judgeFolder.flatMap { try? TopicClassifier.load(from: $0, tokenizer: tokenizer) }
-            .flatMap { $0.topics == topics ? $0 : nil }
+        let judge = judge.flatMap { $0.topics == topics ? $0 : nil }
         let scores = try items.score(chat: chat, template: template, judge: judge, bayes: bayes, topics: topics,
                                      seed: seed)
         log("  Chapter 05's held-out requests, the model as a chat model:")
@@ -142,8 +211,8 @@ public struct CourseEvaluation {
             if chat { figures.merge(try tasks(model, judgeFolder: judge, seed: seed)) { $1 } }
             try card.add(model: name, figures: figures)
         }
-        if artifacts.exists(.baseModel) {
-            try measure("base (Chapter 04)", artifacts.url(.baseModel), chat: false)
+        if artifacts.exists(.baseModel) {   // asked in the chat template it has never seen: the tasks' baseline
+            try measure("base (Chapter 04)", artifacts.url(.baseModel), chat: true)
         } else {
             card.addMissing(model: "base (Chapter 04)", command: Artifact.baseModel.command)
         }
@@ -154,6 +223,7 @@ public struct CourseEvaluation {
             for (name, artifact) in later {
                 card.addMissing(model: name, command: artifact.command)
             }
+            retrievalRows(artifacts, into: &card)   // Chapter 09's own measurement, read from its report
             return card
         }
         try measure("chat (Chapter 05)", artifacts.url(.chatModel), chat: true)
@@ -185,7 +255,39 @@ public struct CourseEvaluation {
         for folder in quantized where folder.lastPathComponent != "fp32" {
             try measure("quantized/\(folder.lastPathComponent)", folder, chat: true)
         }
+        retrievalRows(artifacts, into: &card)
         return card
+    }
+
+    /// Chapter 09's answers with retrieval, read from `rag/report.json` (the chapter's own measurement on the
+    /// same held-out questions): one row per reading condition that uses retrieved chunks.
+    func retrievalRows(_ artifacts: RunArtifacts, into card: inout ReportCard) {
+        let file = artifacts.url(.retrievalIndex).deletingLastPathComponent().appendingPathComponent("report.json")
+        let name = "chat + retrieval (Chapter 09)"
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            card.addMissing(model: name, command: Artifact.retrievalIndex.command)
+            return
+        }
+        guard let report = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let answers = report["answers"] as? [[String: Any]] else {
+            log("▸ \(file.path) is not Chapter 09's report; its rows are left out")
+            card.addMissing(model: name + " (rag/report.json unreadable)", command: Artifact.retrievalIndex.command)
+            return
+        }
+        log("▸ retrieval-augmented answers, from \(file.path)")
+        for answer in answers {
+            guard let condition = answer["condition"] as? String, condition.contains("top-"),
+                  let tasks = answer["by_task"] as? [String: [String: Any]] else { continue }
+            var figures: [String: ReportCard.Figure] = [:]
+            for (task, column) in [("attribution", "attribution EM"), ("poemAuthor", "poem author EM")] {
+                guard let em = tasks[task]?["exact_match"] as? Double, let n = tasks[task]?["questions"] as? Int,
+                      n > 0, (0...1).contains(em) else { continue }
+                let hits = Int((em * Double(n)).rounded())
+                figures[column] = ReportCard.Figure(Bootstrap.proportion(hits: hits, items: n, resamples: resamples),
+                                                    items: n)
+            }
+            if !figures.isEmpty { try? card.add(model: "rag: \(condition)", figures: figures) }
+        }
     }
 
     static func subfolders(_ folder: URL) -> [URL] {
@@ -195,4 +297,16 @@ public struct CourseEvaluation {
             return FileManager.default.fileExists(atPath: $0.path, isDirectory: &directory) && directory.boolValue
         }
     }
+}
+
+/// A chat model's answers to topic requests and what a classifier judged them to be about.
+public struct TopicAnswers: Sendable {
+    public let requests: [String], answers: [String]
+    /// Per answer: the requested topic and the judged one (indices into the judge's topics), and the judge's
+    /// probabilities.
+    public let wanted: [Int], judged: [Int]
+    public let probabilities: [[Float]]
+
+    /// Per answer: whether the judge read the requested topic.
+    public var followed: [Bool] { zip(wanted, judged).map { $0 == $1 } }
 }

@@ -104,12 +104,7 @@ struct EvalCommand: ParsableCommand {
             let tokenizer = try BPETokenizer.load(from: folder)
             let harness = CourseEvaluation(corpus: try corpus.load(default: .pretraining), tokenizer: tokenizer)
             let card = try harness.reportCard(artifacts, maxEntries: maxEntries, seed: seed)
-            let markdown = artifacts.url(.evaluationReport)
-            try FileManager.default.createDirectory(at: markdown.deletingLastPathComponent(),
-                                                    withIntermediateDirectories: true)
-            try AtomicFile.write(Data(card.markdown(title: "Report card: the course models").utf8), to: markdown)
-            let json = markdown.deletingPathExtension().appendingPathExtension("json")
-            try AtomicFile.write(try card.json(), to: json)
+            let (markdown, json) = try CourseEvaluation.write(card, to: artifacts)
             print("wrote \(Chapter.relativePath(markdown.path)) and \(Chapter.relativePath(json.path))")
         }
     }

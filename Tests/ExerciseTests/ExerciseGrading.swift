@@ -38,6 +38,8 @@ let allExercises: [GradedExercise] =
     + graded(Chapter08Checks.chapter, Chapter08Checks.all, solution: Chapter08Solution(), decoy: Chapter08Decoy(), stub: Chapter08())
     + graded(Chapter09Checks.chapter, Chapter09Checks.all, solution: Chapter09Solution(), decoy: Chapter09Decoy(),
              stub: Chapter09())
+    + graded(Chapter10Checks.chapter, Chapter10Checks.all, solution: Chapter10Solution(), decoy: Chapter10Decoy(),
+             stub: Chapter10())
 
 @Suite("Exercises")
 struct ExerciseTests {

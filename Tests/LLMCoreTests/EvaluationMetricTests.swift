@@ -264,6 +264,13 @@ struct BlindComparisonTests {
         #expect(throws: CourseError.self) {
             try BlindComparison.sheet(prompts: ["p"], answersA: [], answersB: ["b"], names: ("a", "b"))
         }
+        // `filled` writes the same verdicts a pen would: it reads back to the same result as the hand-filled sheet.
+        let verdicts = (0..<8).map { $0 == 0 ? 0 : (key.aFirst[$0] ? 2 : 1) }
+        let scripted = try BlindComparison.filled(sheet, verdicts: verdicts)
+        #expect(try BlindComparison.read(scripted, key: key) == result)
+        #expect(scripted == filled.joined(separator: "\n"))
+        #expect(throws: CourseError.self) { try BlindComparison.filled(sheet, verdicts: [1, 2]) }
+        #expect(throws: CourseError.self) { try BlindComparison.filled(sheet, verdicts: [Int](repeating: 3, count: 8)) }
     }
 }
 

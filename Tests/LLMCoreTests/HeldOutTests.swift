@@ -126,4 +126,36 @@ struct PerEntryHeldOutTests {
         let total = bitsPerByte(nats: scores.reduce(0) { $0 + $1.nats }, bytes: scores.reduce(0) { $0 + $1.bytes })
         #expect(interval.value == total && interval.lower <= total && total <= interval.upper)
     }
+
+    @Test("next-token confidences equal a naive softmax of each window run alone, unpadded; maxTokens cuts in order")
+    func topTokenPredictions() throws {
+        let entries = ["Never put off till tomorrow what you can do today.", "春眠不覺曉，處處聞啼鳥。", "Short."]
+        let tokenizer = try BPETrainer.train(documents: entries, vocabularySize: 300).tokenizer
+        let model = try GPT(.gpt2Style(vocabularySize: tokenizer.vocabularySize, contextLength: 8, layers: 1,
+                                       heads: 2, embeddingSize: 16), seed: 11)
+        let got = try HeldOut.topTokenPredictions(model, tokenizer: tokenizer, entries: entries, batchSize: 2)
+        let end = tokenizer.specialId("<|endoftext|>") ?? 0
+        var confidences: [Double] = [], correct: [Bool] = []
+        for entry in entries {
+            let tokens = [end] + tokenizer.encode(bytes: Array(entry.utf8)) + [end]
+            for start in stride(from: 0, to: tokens.count - 1, by: 8) {
+                let stop = min(start + 8, tokens.count - 1)
+                let logits = model([Array(tokens[start..<stop])], .inference).value
+                let v = logits.shape[2]
+                for position in 0..<(stop - start) {
+                    let row = (0..<v).map { Double(logits.scalars[position * v + $0]) }
+                    let top = row.indices.max { row[$0] < row[$1] } ?? 0
+                    let z = row.reduce(0) { $0 + exp($1 - row[top]) }
+                    confidences.append(1 / z)
+                    correct.append(top == tokens[start + position + 1])
+                }
+            }
+        }
+        #expect(got.confidences.count == confidences.count && got.correct == correct)
+        for (a, b) in zip(got.confidences, confidences) { #expect(abs(a - b) < 1e-5, "\(a) vs \(b)") }
+        let cut = try HeldOut.topTokenPredictions(model, tokenizer: tokenizer, entries: entries, maxTokens: 5)
+        // (another batch size: the same values up to the order of BLAS's sums)
+        #expect(cut.confidences.count == 5 && cut.correct == Array(got.correct.prefix(5)))
+        for (a, b) in zip(cut.confidences, got.confidences) { #expect(abs(a - b) < 1e-6) }
+    }
 }

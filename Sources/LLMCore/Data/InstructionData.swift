@@ -138,7 +138,13 @@ public enum InstructionData {
         let topics = topics ?? Set(topicNames.keys)
         var splits = InstructionSplits()
         for (index, entry) in corpus.entries.enumerated() {
-            splits[InstructionSplit.of(entry: index)] += examples(entry, index: index, topics: topics)
+            let made = examples(entry, index: index, topics: topics)
+            // Appended in place: through the subscript's get/set each append would copy the whole split.
+            switch InstructionSplit.of(entry: index) {
+            case .train: splits.train += made
+            case .validation: splits.validation += made
+            case .test: splits.test += made
+            }
         }
         return splits
     }

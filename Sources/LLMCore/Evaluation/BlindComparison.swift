@@ -81,6 +81,24 @@ public enum BlindComparison {
         return verdicts
     }
 
+    /// `sheet` with verdicts written in, item by item (1, 2, or 0 for a tie) — what a rater's pen does, for a
+    /// scripted rater or a test. Throws when there is not one verdict per "Verdict:" line.
+    public static func filled(_ sheet: String, verdicts: [Int]) throws -> String {
+        var lines = sheet.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let slots = lines.indices.filter { lines[$0].trimmingCharacters(in: .whitespaces).hasPrefix("Verdict:") }
+        guard slots.count == verdicts.count else {
+            throw CourseError.invalidValue(name: "verdicts", value: "\(verdicts.count)",
+                                           expected: "one per item of the sheet (\(slots.count))")
+        }
+        for (slot, verdict) in zip(slots, verdicts) {
+            guard (0...2).contains(verdict) else {
+                throw CourseError.invalidValue(name: "verdict", value: "\(verdict)", expected: "1, 2 or 0 (a tie)")
+            }
+            lines[slot] = "Verdict: " + (verdict == 0 ? "=" : "\(verdict)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
     public static func read(_ sheet: String, key: ComparisonKey, resamples: Int = 1000,
                             seed: UInt64 = 0) throws -> ComparisonResult {
         let verdicts = try verdicts(sheet, items: key.aFirst.count)

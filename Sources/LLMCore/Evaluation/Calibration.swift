@@ -76,6 +76,9 @@ public enum Calibration {
 public enum Bootstrap {
     public struct Interval: Sendable, Equatable, Codable {
         public let value: Double, lower: Double, upper: Double
+        public init(value: Double, lower: Double, upper: Double) {
+            (self.value, self.lower, self.upper) = (value, lower, upper)
+        }
         public var formatted: String { String(format: "%.3f [%.3f, %.3f]", value, lower, upper) }
     }
 

@@ -28,6 +28,8 @@ public struct ClassifierEvaluation: Sendable {
     public let reliability: [ReliabilityBin]
     public let fairness: FairnessReport
     public let robustness: [Robustness]
+    /// Per item: the top-1 probability and whether the top-1 class is the label (for accuracy–coverage).
+    public let confidences: [Double], correct: [Bool]
 
     /// Throws when an item's label is outside 0..<classes or the classifier returns the wrong shape.
     public static func run(_ classify: ([String]) -> [[Float]], items: [Item], classes: Int,
@@ -72,6 +74,6 @@ public struct ClassifierEvaluation: Sendable {
             reliability: try Calibration.reliability(confidences: confidence, correct: correct),
             fairness: try FairnessReport(predictions: top, labels: labels, groups: items.map(\.group),
                                          classes: classes),
-            robustness: robustness)
+            robustness: robustness, confidences: confidence, correct: correct)
     }
 }

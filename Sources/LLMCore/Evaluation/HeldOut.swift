@@ -114,6 +114,55 @@ public enum HeldOut {
         }
     }
 
+    /// The model's next-token guesses on the held-out entries, for calibration (Chapter 10): per predicted
+    /// token, the probability of its top-1 token (its confidence) and whether that token is the right one.
+    /// The windows are `perEntry`'s; at most `maxTokens` predictions (0: all), taken in entry order.
+    public static func topTokenPredictions(_ model: GPT, tokenizer: BPETokenizer, entries: [String],
+                                           maxTokens: Int = 0, batchSize: Int = 8) throws
+        -> (confidences: [Double], correct: [Bool]) {
+        let end = tokenizer.specialId("<|endoftext|>") ?? 0
+        let encoded = try tokenizer.encode(documents: entries, special: .asText)
+        let t = model.config.contextLength
+        var windows: [(inputs: [Int], targets: [Int])] = []
+        var wanted = 0
+        for ids in encoded where maxTokens == 0 || wanted < maxTokens {
+            let tokens = [end] + ids + [end]
+            var start = 0
+            while start + 1 < tokens.count {
+                let stop = min(start + t, tokens.count - 1), pad = t - (stop - start)
+                windows.append((Array(tokens[start..<stop]) + [Int](repeating: end, count: pad),
+                                Array(tokens[(start + 1)...stop]) + [Int](repeating: TokenBatch.ignoreIndex,
+                                                                           count: pad)))
+                wanted += stop - start
+                start = stop
+            }
+        }
+        var confidences: [Double] = [], correct: [Bool] = []
+        var probabilities: [Float] = []
+        for first in stride(from: 0, to: windows.count, by: batchSize) {
+            let batch = windows[first..<min(first + batchSize, windows.count)]
+            let logits = model(batch.map(\.inputs), .inference).value
+            let v = logits.shape[2]
+            if probabilities.count != v { probabilities = [Float](repeating: 0, count: v) }
+            probabilities.withUnsafeMutableBufferPointer { p in
+                for (row, window) in batch.enumerated() {
+                    for (position, target) in window.targets.enumerated() where target != TokenBatch.ignoreIndex {
+                        Kernels.softmaxRow(logits.base + (row * t + position) * v, p.baseAddress!, count: v)
+                        var top = 0
+                        for i in 1..<v where p[i] > p[top] { top = i }
+                        confidences.append(Double(p[top]))
+                        correct.append(top == target)
+                    }
+                }
+            }
+        }
+        if maxTokens > 0 && confidences.count > maxTokens {
+            confidences.removeLast(confidences.count - maxTokens)
+            correct.removeLast(correct.count - maxTokens)
+        }
+        return (confidences, correct)
+    }
+
     /// Bits per byte of per-entry scores (Σ nats / (ln 2 · Σ bytes)) with a 95 % bootstrap interval over
     /// entries.
     public static func bitsPerByteInterval(_ scores: [HeldOutScore], resamples: Int = 1000,
