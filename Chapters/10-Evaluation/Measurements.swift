@@ -154,8 +154,9 @@ extension EvaluationLesson {
         Console.section("10.5 Fairness and robustness, as measurements")
         if let b = heldOut["base (Chapter 04)"], let english = b["bits/byte (english)"],
            let chinese = b["bits/byte (chinese)"] {
-            print("  the base model's bits per byte by language: English \(english.interval.formatted) " +
-                  "(\(english.items) entries), Chinese \(chinese.interval.formatted) (\(chinese.items) entries)")
+            print("  the base model's bits per byte by language:")
+            print("    English \(english.interval.formatted) (\(english.items) entries), Chinese " +
+                  "\(chinese.interval.formatted) (\(chinese.items) entries: an interval this wide says how few)")
         }
         if let e = classified {
             Console.printTable(["classifier group", "items", "accuracy"], e.fairness.groups.map {
