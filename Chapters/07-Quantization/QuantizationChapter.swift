@@ -16,7 +16,9 @@
 //: Run it: `swift run -c release ch07` (about 4 minutes on 2 cores; `--quick` under 30 seconds). Needs the
 //: Chapter 01 tokenizer, the Chapter 04 base model and the Chapter 05 chat model; with `--quick` it trains
 //: tiny stand-ins when they are missing. Writes the quantized chat models to `runs/course/quantized/<format>/`
-//: (ordinary checkpoints: `llm generate --checkpoint runs/course/quantized/int4-g32`) and plots in
+//: (ordinary checkpoints: `llm generate --checkpoint runs/course/quantized/int4-g32`), the int4 base models of
+//: 7.5 (PTQ, the control's PTQ, QAT) to `quantized/base-int4-g32`, `base-control-int4-g32` and
+//: `base-qat-int4-g32` (Chapter 10's report card compares them), and plots in
 //: `runs/course/07-quantization/`: `weights-histogram.png`, `weights-int4.png`, `granularity-snr.png`,
 //: `perplexity-bits.png`, `perplexity-group.png`, `qat.png`.
 //:

@@ -148,9 +148,9 @@ struct EvaluationLesson {
             figures.merge(try harness.tasks(model, judge: judge, seed: seed, quick: quick)) { $1 }
             heldOut[name] = figures
             replyLoss[name] = Losses.meanNextToken(model, replies)
-            rows.append([name] + ["bits/byte (all)"].map { figures[$0]?.interval.formatted ?? "—" }
-                        + [Format.fixed(replyLoss[name] ?? .nan, 3)]
-                        + ["topic (classifier judge)", "poem author EM"].map { figures[$0]?.interval.formatted ?? "—" })
+            let cell = { (column: String) in figures[column]?.interval.formatted ?? "—" }
+            rows.append([name, cell("bits/byte (all)"), Format.fixed(replyLoss[name] ?? .nan, 3),
+                         cell("topic (classifier judge)"), cell("poem author EM")])
         }
         let held = heldOutEntries(count: maxEntries).map(\.text)
         let train = corpus.entries.indices.filter { !Corpus.isHeldOut($0) }.prefix(quick ? 2000 : 20_000)

@@ -87,12 +87,18 @@ extension EvaluationLesson {
 
     //: Everything the course made, measured the same way, in one table: `runs/course/eval/report.md` (a model
     //: card to read) and `report.json` (for scripts). Rows: the base model, the chat model, the classifier, every
-    //: LoRA adapter of Chapter 06 on the model it fits, every quantized model of Chapter 07, and Chapter 09's
+    //: LoRA adapter of Chapter 06 on the model it fits, every quantized model of Chapter 07 (the chat formats,
+    //: and 7.5's int4 base models — PTQ, the Float32 control's PTQ and QAT — on held-out text), and Chapter 09's
     //: retrieval-augmented answers read from its report; a model that is not there is a row naming the command
     //: that makes it, never a silent gap. Columns: held-out bits per byte overall and by language, Chapter 05's
     //: held-out requests (topic following by the classifier and by naive Bayes, attribution and poem-author
     //: exact match), and the classifier's accuracy, macro-F1 and ECE — each with its interval and item count.
-    //: `make course` writes it again at the end with 600 held-out entries per model (`llm eval report`).
+    //: Read the rows against their intervals: PTQ, the control and QAT of 7.5 differ by 0.1 % in bits per byte,
+    //: far inside ±0.07 — 7.5 could rank them only because it scores every model on the same windows and
+    //: compares the losses model against model, which is a paired comparison (10.4).
+    //: Beside the card, bar charts with the intervals drawn: `eval/bits-per-byte.png`, `topic-following.png`
+    //: and `attribution.png`. `make course` writes it all again at the end with 600 held-out entries per
+    //: model (`llm eval report`).
     func reportCard() throws {
         Console.section("10.7 The report card")
         var quiet = harness
@@ -100,7 +106,7 @@ extension EvaluationLesson {
         let artifacts = chapter.options.artifacts
         let start = Date()
         let card = try quiet.reportCard(artifacts, maxEntries: maxEntries, seed: seed)
-        let (markdown, json) = try CourseEvaluation.write(card, to: artifacts)
+        let (markdown, json) = try CourseEvaluation.write(card, to: artifacts, plots: !chapter.options.noPlots)
         let columns = [("bits/byte (all)", "bits/byte ↓"), ("topic (classifier judge)", "topic ↑"),
                        ("attribution EM", "attribution ↑"), ("poem author EM", "poem author ↑"),
                        ("topic accuracy", "clf accuracy ↑"), ("topic ECE", "clf ECE ↓")]

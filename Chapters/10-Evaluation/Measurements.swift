@@ -170,7 +170,8 @@ extension EvaluationLesson {
             ])
             Console.printTable(["perturbation", "accuracy", "drop rate"],
                                [["none", Format.fixed(e.accuracy.value, 3), "—"]] + e.robustness.map {
-                                   [$0.perturbation.rawValue, Format.fixed($0.accuracy, 3), Format.fixed($0.dropRate, 3)]
+                                   [$0.perturbation.rawValue, Format.fixed($0.accuracy, 3),
+                                    Format.fixed($0.dropRate, 3)]
                                })
             try chapter.plot(.bars(labels: e.robustness.map(\.perturbation.rawValue),
                                    values: e.robustness.map { max(0, $0.dropRate) },

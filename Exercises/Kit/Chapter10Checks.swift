@@ -40,8 +40,8 @@ public enum Chapter10Checks {
             var generator = SeededGenerator(seed: 101)
             let words = ["the", "a", "cat", "Dog", "mat", "on", "sat", "an", "big", "cat's", "(red)", "mat."]
             for _ in 0..<50 {
-                let p = (0..<(1 + generator.integer(below: 7))).map { _ in words[generator.integer(below: words.count)] }
-                let r = (0..<(1 + generator.integer(below: 7))).map { _ in words[generator.integer(below: words.count)] }
+                let answer = { (0..<(1 + generator.integer(below: 7))).map { _ in words[generator.integer(below: 12)] } }
+                let p = answer(), r = answer()
                 let (a, b) = (p.joined(separator: " "), r.joined(separator: "  "))
                 let got = try solution.tokenF1(prediction: a, reference: b)
                 let expected = AnswerMetrics.tokenF1(a, b)
@@ -66,7 +66,9 @@ public enum Chapter10Checks {
             var generator = SeededGenerator(seed: 103)
             let words = ["the", "cat", "a", "mat", "on", "is", "sat"]
             for _ in 0..<40 {
-                let sentence = { (0..<(1 + generator.integer(below: 9))).map { _ in words[generator.integer(below: 7)] } }
+                let sentence = {
+                    (0..<(1 + generator.integer(below: 9))).map { _ in words[generator.integer(below: 7)] }
+                }
                 let h = sentence(), refs = (0..<(1 + generator.integer(below: 3))).map { _ in sentence() }
                 let stats = try BLEU.statistics([h.joined(separator: " ")],
                                                 references: [refs.map { $0.joined(separator: " ") }])[0]

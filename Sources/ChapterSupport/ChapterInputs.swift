@@ -6,6 +6,12 @@ import Foundation
 import LLMCore
 
 public enum ChapterInputs {
+    /// The error for a model a chapter needs that is not in `folder`: which command makes it, or which flag
+    /// points elsewhere.
+    static func missing(_ artifact: Artifact, at folder: URL, flag: String) -> CourseError {
+        RunArtifacts(runDirectory: folder.path).missing(artifact, at: folder, flag: flag)
+    }
+
     /// The Chapter 01 tokenizer in `folder`. With `quick` and no tokenizer there, a small one is trained
     /// on `corpus` instead (so `--quick` runs stand alone); otherwise a missing tokenizer is an error
     /// that names the command to run.
@@ -34,10 +40,7 @@ extension ChapterInputs {
         let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
         if exists || !quick {
             guard exists else {
-                throw CourseError.invalidValue(name: Artifact.baseModel.title, value: folder.path,
-                                               expected: "\(Artifact.baseModel.title): run " +
-                                                         "'\(Artifact.baseModel.command)' (or 'make course') first, " +
-                                                         "or pass --checkpoint DIR")
+                throw missing(.baseModel, at: folder, flag: "--checkpoint DIR")
             }
             let model = try Checkpoint.load(from: folder)
             if model.config.vocabularySize < tokenizer.vocabularySize {
@@ -69,10 +72,7 @@ extension ChapterInputs {
         let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
         if exists || !quick {
             guard exists else {
-                throw CourseError.invalidValue(name: Artifact.chatModel.title, value: folder.path,
-                                               expected: "\(Artifact.chatModel.title): run " +
-                                                         "'\(Artifact.chatModel.command)' (or 'make course') first, " +
-                                                         "or pass --checkpoint DIR")
+                throw missing(.chatModel, at: folder, flag: "--checkpoint DIR")
             }
             return try baseModel(folder, corpus: corpus, tokenizer: tokenizer, quick: false)  // the same checks
         }
@@ -120,10 +120,7 @@ extension ChapterInputs {
         let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
         if exists || !quick {
             guard exists else {
-                throw CourseError.invalidValue(name: Artifact.classifier.title, value: folder.path,
-                                               expected: "\(Artifact.classifier.title): run " +
-                                                         "'\(Artifact.classifier.command)' (or 'make course') first, " +
-                                                         "or pass --classifier DIR")
+                throw missing(.classifier, at: folder, flag: "--classifier DIR")
             }
             return try TopicClassifier.load(from: folder, tokenizer: tokenizer)
         }

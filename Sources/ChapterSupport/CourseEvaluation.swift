@@ -5,6 +5,7 @@
 
 import Foundation
 import LLMCore
+import LLMPlot
 
 public struct CourseEvaluation {
     public let corpus: Corpus
@@ -140,13 +141,31 @@ public struct CourseEvaluation {
                             probabilities: probabilities)
     }
 
-    /// Writes `card` as `<run-dir>/eval/report.md` and `report.json` (atomically); returns the two files.
+    /// Writes `card` as `<run-dir>/eval/report.md` and `report.json` (atomically), with a bar chart and its
+    /// intervals beside them for the main columns (`bits-per-byte.png`, `topic-following.png`, …; `plots`
+    /// false: none); returns the two files.
     @discardableResult
-    public static func write(_ card: ReportCard, to artifacts: RunArtifacts) throws -> (markdown: URL, json: URL) {
+    public static func write(_ card: ReportCard, to artifacts: RunArtifacts,
+                             plots: Bool = true) throws -> (markdown: URL, json: URL) {
         let markdown = artifacts.url(.evaluationReport)
-        try FileManager.default.createDirectory(at: markdown.deletingLastPathComponent(),
-                                                withIntermediateDirectories: true)
-        try AtomicFile.write(Data(card.markdown(title: "Report card: the course models").utf8), to: markdown)
+        let folder = markdown.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var images: [(caption: String, file: String)] = []
+        let plotter = Plotter(directory: folder, enabled: plots)
+        let charts = [("bits/byte (all)", "bits-per-byte", "held-out bits per byte (lower is better)"),
+                      ("topic (classifier judge)", "topic-following", "topic following, classifier judge"),
+                      ("attribution EM", "attribution", "attribution exact match")]
+        for (column, file, caption) in charts where plots {
+            let rows = card.rows.filter { $0.figures[column] != nil }
+            guard rows.count >= 2 else { continue }
+            let figures = rows.compactMap { $0.figures[column]?.interval }
+            let plot = Plot.bars(labels: rows.map(\.model), values: figures.map(\.value),
+                                 title: "Report card: \(caption), 95 % intervals", yLabel: column,
+                                 intervals: figures.map { ($0.lower, $0.upper) })
+            if try plotter.save(plot, as: file) != nil { images.append((caption, file + ".png")) }
+        }
+        try AtomicFile.write(Data(card.markdown(title: "Report card: the course models", images: images).utf8),
+                             to: markdown)
         let json = markdown.deletingPathExtension().appendingPathExtension("json")
         try AtomicFile.write(try card.json(), to: json)
         return (markdown, json)
@@ -252,8 +271,11 @@ public struct CourseEvaluation {
         if quantized.isEmpty {
             card.addMissing(model: "quantized models (Chapter 07)", command: Artifact.quantizedModels.command)
         }
+        // Chapter 07's chat formats, and its int4 base models of 7.5 ("base-…": PTQ, the control's PTQ, QAT),
+        // which are measured as base models.
         for folder in quantized where folder.lastPathComponent != "fp32" {
-            try measure("quantized/\(folder.lastPathComponent)", folder, chat: true)
+            try measure("quantized/\(folder.lastPathComponent)", folder,
+                        chat: !folder.lastPathComponent.hasPrefix("base-"))
         }
         retrievalRows(artifacts, into: &card)
         return card

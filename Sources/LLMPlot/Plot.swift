@@ -83,16 +83,18 @@ public struct Plot: Sendable {
                     hasTextForm: false)
     }
 
-    /// One bar per label.
+    /// One bar per label; with `intervals`, (lower, upper) per bar drawn as error bars.
     public static func bars(labels: [String], values: [Double], title: String, yLabel: String,
-                            logY: Bool = false) -> Plot {
-        let data = zip(labels, values).enumerated().map { i, pair in "\(i) \(quoted(pair.0)) \(pair.1)" }
-            .joined(separator: "\n")
+                            logY: Bool = false, intervals: [(lower: Double, upper: Double)]? = nil) -> Plot {
+        let data = zip(labels, values).enumerated().map { i, pair in
+            "\(i) \(quoted(pair.0)) \(pair.1)" + (intervals.map { " \($0[i].lower) \($0[i].upper)" } ?? "")
+        }.joined(separator: "\n")
         var commands = axes(title: title, xLabel: "", yLabel: yLabel)
         commands += ["set style fill solid 0.8 border -1", "set boxwidth 0.7", "set xtics rotate by -45 font ',9'",
                      "set xrange [-0.7:\(Double(labels.count) - 0.3)]", "set yrange [0:*]"]
         if logY { commands.removeLast(); commands.append("set logscale y") }
-        commands.append("plot 'DATA' using 1:3:xtic(2) with boxes notitle")
+        commands.append("plot 'DATA' using 1:3:xtic(2) with boxes notitle" +
+                        (intervals == nil ? "" : ", '' using 1:3:4:5 with yerrorbars lc rgb 'black' pt 0 notitle"))
         return Plot(kind: .bars, title: title, data: data, commands: commands, hasTextForm: true)
     }
 

@@ -24,7 +24,8 @@ struct Chapter07Tests {
         #expect(result.stdout.contains("0.0e+00 (0.0e+00 of max |y|)"),
                 "the Float32-activation kernel equals the dequantized product on the chapter's row")
         expectFiles(runs, ["quantized/int8-g32/model.safetensors", "quantized/int4-g32/model.safetensors",
-                           "quantized/int8-channel/config.json"]
+                           "quantized/int8-channel/config.json", "quantized/base-qat-int4-g32/model.safetensors",
+                           "quantized/base-control-int4-g32/config.json"]
                     + ["weights-histogram", "weights-int4", "granularity-snr", "qat", "perplexity-group",
                        "perplexity-bits"].map { "07-quantization/\($0).gp" })
         let int4 = runs.appendingPathComponent("quantized/int4-g32").path

@@ -13,7 +13,9 @@ struct Chapter10Tests {
         let rag = runs.appendingPathComponent("rag")
         try FileManager.default.createDirectory(at: rag, withIntermediateDirectories: true)
         let report = #"{"answers": [{"condition": "chat model + top-3, choosing", "by_task": {"attribution": "# +
-            #"{"exact_match": 0.5, "questions": 60}}}, {"condition": "chat model, no retrieval", "by_task": "# +
+            #"{"exact_match": 0.5, "questions": 60}}}, {"condition": "reader + top-3, choosing", "by_task": "# +
+            #"{"attribution": {"exact_match": 0.55, "questions": 60}}}, "# +
+            #"{"condition": "chat model, no retrieval", "by_task": "# +
             #"{"attribution": {"exact_match": 0, "questions": 60}}}]}"#
         try Data(report.utf8).write(to: rag.appendingPathComponent("report.json"))
         let result = try runProduct("ch10", ["--quick", "--corpus", corpus.path, "--run-dir", runs.path])
@@ -41,6 +43,9 @@ struct Chapter10Tests {
         let card = try String(contentsOf: runs.appendingPathComponent("eval/report.md"), encoding: .utf8)
         #expect(card.contains("| rag: chat model + top-3, choosing | — | — | — | — | — | 0.500 [")
                 && !card.contains("no retrieval") && card.contains("chat (Chapter 05): make it with"), "\(card)")
+        // Beside the card, a chart of each main column with two rows or more, linked from it.
+        #expect(card.contains("![attribution exact match](attribution.png)") && !card.contains("bits-per-byte.png"))
+        expectFiles(runs, ["eval/attribution.gp", "eval/attribution.dat"])
         try Data("{not json".utf8).write(to: rag.appendingPathComponent("report.json"))
         _ = try runProduct("llm", ["tokenizer", "train", "--corpus", corpus.path, "--vocab-size", "320", "--out",
                                    runs.appendingPathComponent("tokenizer").path])

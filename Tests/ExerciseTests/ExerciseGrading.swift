@@ -19,7 +19,8 @@ struct GradedExercise: Sendable, CustomTestStringConvertible {
 }
 
 func graded<Implementation: Sendable>(_ chapter: String, _ exercises: [Exercise<Implementation>],
-                                      solution: Implementation, decoy: Implementation, stub: Implementation) -> [GradedExercise] {
+                                      solution: Implementation, decoy: Implementation,
+                                      stub: Implementation) -> [GradedExercise] {
     exercises.map { exercise in
         GradedExercise(chapter: chapter, id: exercise.id,
                        solution: { exercise.grade(solution) }, decoy: { exercise.grade(decoy) }, stub: { exercise.grade(stub) })

@@ -293,6 +293,9 @@ struct ReportCardTests {
         #expect(text.contains("**bits/byte** (n = 900)") && text.contains("**topic EM** (n = 200)"))
         #expect(text.contains("- int4: make it with `swift run -c release ch07`") && !text.contains("| int4 |"))
         #expect(try ReportCard.read(json: try card.json()) == card)
+        let pictured = card.markdown(title: "Report card", images: [("bits per byte", "bits-per-byte.png")])
+        #expect(pictured.contains("intervals over the test items.\n\n![bits per byte](bits-per-byte.png)\n"))
+        #expect(!text.contains("!["))
         // an interval over no items is NaN, and survives the JSON round trip as "nan"
         try card.add(model: "empty", figures: ["topic EM": .init(Bootstrap.mean([]), items: 0)])
         let back = try ReportCard.read(json: try card.json())

@@ -59,7 +59,8 @@ public struct ReportCard: Codable, Sendable, Equatable {
 
     /// The table: "value [lower, upper]" per cell, "—" where a measurement does not apply; then each
     /// column's note and item count, then the missing models with their commands.
-    public func markdown(title: String) -> String {
+    /// `images`: (caption, file) pairs shown after the table (plots beside the card).
+    public func markdown(title: String, images: [(caption: String, file: String)] = []) -> String {
         var lines = ["# \(title)", ""]
         let measured = rows.filter { $0.missingCommand == nil }
         lines.append("| model | " + columns.map(\.name).joined(separator: " | ") + " |")
@@ -73,6 +74,7 @@ public struct ReportCard: Codable, Sendable, Equatable {
             lines.append("| \(row.model) | " + cells.joined(separator: " | ") + " |")
         }
         lines += ["", "Brackets: 95 % bootstrap intervals over the test items.", ""]
+        for image in images { lines += ["![\(image.caption)](\(image.file))", ""] }
         for column in columns {
             let counts = Set(measured.compactMap { $0.figures[column.name]?.items }).sorted()
             let n = counts.isEmpty ? "" : " (n = " + counts.map(String.init).joined(separator: ", ") + ")"
