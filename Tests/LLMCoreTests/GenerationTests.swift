@@ -42,6 +42,33 @@ struct GenerationTests {
         expectClose(model.forward([ids[9]], cache: cache).scalars, expected(9), 1e-5, "\(name) after truncate")
     }
 
+    @Test("a batched decode step over several caches gives each sequence the logits it gets alone", arguments: 0..<3)
+    func batchedStepEqualsAlone(index: Int) throws {
+        let (name, config) = presets[index]
+        let model = try GPT(config, seed: 5)
+        var g = SeededGenerator(seed: 21)
+        // Three sequences of different lengths (so different positions), decoded together for four steps;
+        // one joins late and one leaves early, as continuous batching does.
+        let prompts = [3, 9, 1, 6].map { n in (0..<n).map { _ in g.integer(below: config.vocabularySize) } }
+        let alone = prompts.map { _ in KVCache(for: config) }, batched = prompts.map { _ in KVCache(for: config) }
+        for (i, prompt) in prompts.enumerated() {
+            _ = model.forward(prompt, cache: alone[i])
+            _ = model.forward(prompt, cache: batched[i])
+        }
+        for step in 0..<4 {
+            let members = [0, 1, 2, 3].filter { !(step == 0 && $0 == 3) && !(step == 3 && $0 == 1) }
+            let next = members.map { _ in g.integer(below: config.vocabularySize) }
+            let rows = model.forward(batch: next, caches: members.map { batched[$0] }).scalars
+            let v = config.vocabularySize
+            for (row, member) in members.enumerated() {
+                let expected = model.forward([next[row]], cache: alone[member]).scalars
+                expectClose(Array(rows[row * v..<(row + 1) * v]), expected, 1e-5, "\(name) step \(step) seq \(member)")
+            }
+            if step == 0 { _ = model.forward([next[0]], cache: alone[3]); _ = model.forward([next[0]], cache: batched[3]) }
+        }
+        #expect(zip(alone, batched).allSatisfy { $0.length == $1.length })
+    }
+
     @Test("the cache's size: 2 × L × G × Tmax × D floats; grouped-query attention shrinks it")
     func cacheBytes() {
         let (_, gpt2) = presets[0], (_, gqa) = presets[1], (_, mqa) = presets[2]

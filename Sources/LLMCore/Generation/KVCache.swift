@@ -113,4 +113,11 @@ extension GPT {
         let logits = self.logits([ids], .inference, cache: cache, lastOnly: !allPositions).value
         return logits.reshaped([allPositions ? ids.count : 1, config.vocabularySize])
     }
+
+    /// One decoding step for several sequences at once (continuous batching, Chapter 12): `ids[b]` is the next
+    /// token of the sequence in `caches[b]`; returns (B, V) logits, row b equal to what `forward([ids[b]],
+    /// cache: caches[b])` gives alone. Each cache needs room for one more position.
+    public func forward(batch ids: [Int], caches: [KVCache]) -> Tensor {
+        logits(ids.map { [$0] }, .inference, caches: caches).value.reshaped([ids.count, config.vocabularySize])
+    }
 }

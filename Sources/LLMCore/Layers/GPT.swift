@@ -75,9 +75,29 @@ public final class GPT: ParameterContainer {
     ///   - keyMask: (B, T), `false` for padding.
     ///   - cache: inference with a KV cache (B = 1): the ids are the positions after `cache.length`, their
     ///     keys and values are appended, and they attend over everything cached before them.
+    ///   - caches: batched decoding (T = 1, one cache per row): row b is the next position of the sequence in
+    ///     `caches[b]`, each at its own position.
     public func hiddenStates(_ ids: [[Int]], _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil,
-                             cache: KVCache? = nil) -> Variable {
+                             cache: KVCache? = nil, caches: [KVCache]? = nil) -> Variable {
         let (b, t) = (ids.count, ids.first?.count ?? 0)
+        if let caches {
+            if t != 1 || caches.count != b || caches.contains(where: {
+                $0.layers != config.layers || $0.length + 1 > config.contextLength
+            }) {
+                shapeFailure("GPT", "batched decoding runs one new token per cache, each with room left; got " +
+                                    "\(ids.map(\.count)) ids for \(caches.count) caches")
+            }
+            var x = embeddingRows?.embed(ids.flatMap { $0 }, shape: [b, 1], tape)
+                ?? tape.embedding(tokenEmbedding, ids: ids.flatMap { $0 }, shape: [b, 1])        // (B, 1, C)
+            if let positionEmbedding {                                                       // + each row's own
+                x = tape.add(x, tape.embedding(positionEmbedding, ids: caches.map(\.length), shape: [b, 1]))
+            }
+            for (layer, block) in blocks.enumerated() {
+                x = block(x, tape, causal: causal, caches: caches, layer: layer)               // (B, 1, C)
+            }
+            for cache in caches { cache.advance(by: 1) }
+            return finalNorm(x, tape)
+        }
         let start = cache?.length ?? 0
         if t == 0 || start + t > config.contextLength || ids.contains(where: { $0.count != t }) {
             shapeFailure("GPT", "needs a (B, T) batch of equal rows with T ≥ 1 and \(start) + T ≤ " +
@@ -113,8 +133,9 @@ public final class GPT: ParameterContainer {
     /// Logits (B, T, V) for token ids (B, T); the arguments are those of `hiddenStates`. With
     /// `lastOnly`, only the last position goes through the head: (B, 1, V), what generation needs.
     public func logits(_ ids: [[Int]], _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil,
-                       cache: KVCache? = nil, lastOnly: Bool = false) -> Variable {
-        var hidden = hiddenStates(ids, tape, causal: causal, keyMask: keyMask, cache: cache)  // (B, T, C)
+                       cache: KVCache? = nil, caches: [KVCache]? = nil, lastOnly: Bool = false) -> Variable {
+        var hidden = hiddenStates(ids, tape, causal: causal, keyMask: keyMask, cache: cache,
+                                  caches: caches)                                           // (B, T, C)
         let t = hidden.shape[1]
         if lastOnly && t > 1 { hidden = tape.slice(hidden, axis: 1, t - 1..<t) }            // (B, 1, C)
         return head(hidden, tape)                                                            // (B, T, V)

@@ -102,9 +102,14 @@ public final class SelfAttention: ParameterContainer {
     /// x (B, T, C) → (B, T, C). With a `cache` (inference, B = 1) the T rows are the positions after the
     /// cache's `length`: their keys and values are appended to layer `layer` of the cache, and each query
     /// attends over every cached position up to its own.
+    ///
+    /// With `caches` (batched decoding, Chapter 12), row b of x (B, 1, C) is the next position of the sequence
+    /// in `caches[b]`: each row is rotated by its own position and attends over its own cache, while the
+    /// projections run on all B rows at once — the weights are read once for B tokens.
     public func callAsFunction(_ x: Variable, _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil,
-                               cache: KVCache? = nil, layer: Int = 0) -> Variable {
+                               cache: KVCache? = nil, caches: [KVCache]? = nil, layer: Int = 0) -> Variable {
         var packed = qkv(x, tape)                                                         // (B, T, (H + 2G)·D)
+        if let caches { return projection(attend(packed, caches: caches, layer: layer, tape), tape) }
         if rotary {
             packed = tape.rotary(packed, headSize: headSize, rotatedHeads: heads + kvHeads,
                                  positionOffset: cache?.length ?? 0, base: ropeBase)
@@ -112,6 +117,24 @@ public final class SelfAttention: ParameterContainer {
         let mixed = cache.map { $0.attend(packed, layer: layer, heads: heads) }           // (1, T, H·D)
             ?? tape.attention(packed, heads: heads, kvHeads: kvHeads, causal: causal, keyMask: keyMask)  // (B, T, H·D)
         return projection(mixed, tape)                                                     // (B, T, C)
+    }
+
+    /// One new position per sequence: (B, 1, (H + 2G)·D) packed rows → (B, 1, H·D), row b over `caches[b]`.
+    private func attend(_ packed: Variable, caches: [KVCache], layer: Int, _ tape: Tape) -> Variable {
+        let (b, width) = (packed.shape[0], packed.shape[2])
+        let out = Tensor(uninitialized: [b, 1, heads * headSize])
+        for (row, cache) in caches.enumerated() {
+            let one = Tensor(uninitialized: [1, 1, width])
+            one.base.update(from: packed.value.base + row * width, count: width)
+            var rowPacked = Variable(one, name: "packed row")
+            if rotary {
+                rowPacked = tape.rotary(rowPacked, headSize: headSize, rotatedHeads: heads + kvHeads,
+                                        positionOffset: cache.length, base: ropeBase)
+            }
+            let mixed = cache.attend(rowPacked, layer: layer, heads: heads).value                 // (1, 1, H·D)
+            (out.base + row * heads * headSize).update(from: mixed.base, count: heads * headSize)
+        }
+        return Variable(out, name: "batched cached attention")
     }
 
     public var namedParameters: [(String, Variable)] { qkv.namedParameters + projection.namedParameters }
@@ -172,8 +195,9 @@ public final class Block: ParameterContainer {
 
     /// x (B, T, C) → (B, T, C); `cache` and `layer` as in `SelfAttention`.
     public func callAsFunction(_ x: Variable, _ tape: Tape, causal: Bool = true, keyMask: [[Bool]]? = nil,
-                               cache: KVCache? = nil, layer: Int = 0) -> Variable {
-        let attended = attention(norm1(x, tape), tape, causal: causal, keyMask: keyMask, cache: cache, layer: layer)
+                               cache: KVCache? = nil, caches: [KVCache]? = nil, layer: Int = 0) -> Variable {
+        let attended = attention(norm1(x, tape), tape, causal: causal, keyMask: keyMask, cache: cache,
+                                 caches: caches, layer: layer)
         let h = tape.add(x, attended)                                                            // (B, T, C)
         return tape.add(h, mlp(norm2(h, tape), tape))                                            // (B, T, C)
     }
