@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Chapter 09's retrieval store: SQLite (FTS5, BLOB vectors, transactions) through GRDB.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // Chapter 12's server (`llm serve`): HTTP/1.1 on SwiftNIO, streaming bodies for server-sent events.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: System libraries and the C++ bridge
@@ -58,6 +60,10 @@ let package = Package(
         // trains or generates does not link SQLite.
         .target(name: "LLMRetrieval", dependencies: ["LLMCore", .product(name: "GRDB", package: "GRDB.swift")],
                 swiftSettings: fast),
+        // The server of Chapter 12 (Hummingbird), apart from the core: a program that trains or generates
+        // does not link an HTTP stack.
+        .target(name: "LLMServer", dependencies: ["LLMCore", .product(name: "Hummingbird", package: "hummingbird")],
+                swiftSettings: fast),
         .target(
             name: "ChapterSupport",
             dependencies: ["LLMCore", "LLMPlot", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -71,7 +77,7 @@ let package = Package(
         // MARK: The practitioner's command line
         .executableTarget(
             name: "llm",
-            dependencies: ["LLMCore", "LLMBench", "LLMPlot", "LLMRetrieval", "ChapterSupport",
+            dependencies: ["LLMCore", "LLMBench", "LLMPlot", "LLMRetrieval", "LLMServer", "ChapterSupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: make fuzz: libFuzzer over the file parsers (a replayer when built without -D FUZZING)
