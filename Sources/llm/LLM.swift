@@ -1,6 +1,6 @@
 // The practitioner's command line: the same core as the chapters, without the story.
 // Subcommands grow chapter by chapter: `llm bench`, `llm tokenizer`, `llm checkpoint`, `llm train`,
-// `llm generate`, `llm sft`, `llm chat`, `llm lora`, `llm quantize`, `llm rag`, `llm eval`; serve later.
+// `llm generate`, `llm sft`, `llm chat`, `llm lora`, `llm quantize`, `llm rag`, `llm eval`, `llm serve`.
 
 import ArgumentParser
 import ChapterSupport
@@ -15,7 +15,8 @@ struct LLM: ParsableCommand {
         version: LLMCore.version,
         subcommands: [BenchCommand.self, TokenizerCommand.self, CheckpointCommand.self,
                       TrainCommand.self, GenerateCommand.self, ChatCommand.self,
-                      SFTCommand.self, LoRACommand.self, QuantizeCommand.self, RAGCommand.self, EvalCommand.self])
+                      SFTCommand.self, LoRACommand.self, QuantizeCommand.self, RAGCommand.self, EvalCommand.self,
+                      ServeCommand.self])
 
     static func main() { Foundation.exit(Chapter.main(Self.self)) }
 }
