@@ -54,7 +54,8 @@ public struct LLMServer: Sendable {
         router.get("/health") { _, _ in
             let queues = models.map { served -> [String: Any] in
                 let s = served.scheduler.status
-                return ["model": served.name, "waiting": s.waiting, "active": s.active, "steps": s.steps]
+                return ["model": served.name, "waiting": s.waiting, "active": s.active, "steps": s.steps,
+                        "largest_batch": s.largestBatch, "cancelled": s.cancelled]
             }
             return Self.json(["status": "ok", "models": queues])
         }

@@ -87,7 +87,7 @@ public final class BatchScheduler: @unchecked Sendable {
     private var isPaused = false
     private var thread: Thread?
     /// Counters, for tests and `/health`.
-    private var stepsRun = 0, largestBatch = 0, activeNow = 0
+    private var stepsRun = 0, largestBatch = 0, activeNow = 0, cancelledCount = 0
 
     private final class Sequence {
         let request: Request, ticket: Ticket
@@ -139,11 +139,12 @@ public final class BatchScheduler: @unchecked Sendable {
         return ticket
     }
 
-    /// (requests waiting, sequences decoding, steps run so far, the largest batch a step has run).
-    public var status: (waiting: Int, active: Int, steps: Int, largestBatch: Int) {
+    /// (requests waiting, sequences decoding, steps run so far, the largest batch a step has run, requests
+    /// cancelled before they finished).
+    public var status: (waiting: Int, active: Int, steps: Int, largestBatch: Int, cancelled: Int) {
         lock.lock()
         defer { lock.unlock() }
-        return (waiting.count, activeNow, stepsRun, largestBatch)
+        return (waiting.count, activeNow, stepsRun, largestBatch, cancelledCount)
     }
 
     /// Finishes nothing more: waiting requests end with `cancelled`, active ones stop before their next token.
@@ -185,6 +186,9 @@ public final class BatchScheduler: @unchecked Sendable {
             var next: [Int] = [], continuing: [Sequence] = []
             for sequence in active {
                 if sequence.ticket.isCancelled {
+                    lock.lock()
+                    cancelledCount += 1
+                    lock.unlock()
                     finish(sequence, .callback)
                     pool.append(sequence.cache)
                     continue

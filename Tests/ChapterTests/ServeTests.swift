@@ -1,0 +1,272 @@
+// `llm serve` driven over loopback as its clients would: curl for the wire format and every error, the
+// official `openai` Python package when it is installed, many clients at once, and clients that leave.
+
+import Foundation
+import Testing
+
+/// A running `llm serve` on a free loopback port, stopped (SIGINT, as Ctrl-C) when the test is done.
+final class ServerProcess {
+    let process = Process()
+    let port: Int
+    private let output = Pipe()
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = productsFolder().appendingPathComponent("llm")
+        process.arguments = ["serve", "--port", "0"] + arguments
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        var seen = "", found: Int?
+        let deadline = Date().addingTimeInterval(30)
+        while found == nil, Date() < deadline, process.isRunning {
+            let data = output.fileHandleForReading.availableData
+            seen += String(decoding: data, as: UTF8.self)
+            if let match = seen.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/) { found = Int(match.output.1) }
+        }
+        guard let found else {
+            process.terminate()
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "llm serve did not start: \(seen)"])
+        }
+        port = found
+    }
+
+    /// SIGINT, then the exit status and what it printed at the end.
+    func stop() -> (status: Int32, tail: String) {
+        process.interrupt()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(),
+                                                  as: UTF8.self))
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+}
+
+/// curl's HTTP status, headers and body for one request.
+func curl(_ url: String, body: String? = nil, headers: [String] = [], extra: [String] = []) throws
+    -> (status: Int, headers: String, body: String) {
+    let folder = FileManager.default.temporaryDirectory
+    let head = folder.appendingPathComponent("curl-headers-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: head) }
+    var arguments = ["-s", "-N", "-D", head.path, "-w", "\n%{http_code}", url] + extra
+    for header in headers { arguments += ["-H", header] }
+    if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["curl"] + arguments
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    var text = String(decoding: data, as: UTF8.self)
+    let code = Int(text.split(separator: "\n").last ?? "") ?? 0
+    if let cut = text.lastIndex(of: "\n") { text = String(text[..<cut]) }
+    return (code, (try? String(contentsOf: head, encoding: .utf8)) ?? "", text)
+}
+
+func jsonObject(_ text: String) -> [String: Any]? {
+    (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+}
+
+/// The error object of an OpenAI-shaped error body.
+func apiError(_ text: String) -> [String: Any]? { jsonObject(text)?["error"] as? [String: Any] }
+
+@Suite("llm serve", .serialized)
+struct ServeTests {
+    /// A tiny chat-capable checkpoint (ChatML specials in its tokenizer) and an adapter on it.
+    static func modelAndAdapter(_ folder: URL) throws -> (checkpoint: String, tokenizer: String, adapter: String) {
+        let (_, corpus, tokenizer) = try corpusAndTokenizer(name: folder.lastPathComponent)
+        let run = folder.appendingPathComponent("base")
+        let trained = try runProduct("llm", ["train", "--preset", "gpt2-tiny", "--context", "128", "--steps", "2",
+                                             "--batch-size", "2", "--corpus", corpus.path, "--tokenizer",
+                                             tokenizer.path, "--run-dir", run.path])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let data = folder.appendingPathComponent("chat.jsonl")
+        let line = #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]}"#
+        try (Array(repeating: line, count: 4).joined(separator: "\n") + "\n").write(to: data, atomically: true,
+                                                                                 encoding: .utf8)
+        let checkpoint = run.appendingPathComponent("checkpoint").path
+        let sft = folder.appendingPathComponent("lora")
+        let tuned = try runProduct("llm", ["sft", "--checkpoint", checkpoint, "--tokenizer", tokenizer.path,
+                                           "--data", data.path, "--steps", "2", "--batch-size", "2", "--run-dir",
+                                           sft.path, "--lora", "2"])
+        #expect(tuned.status == 0, "\(tuned.stderr)")
+        return (checkpoint, tokenizer.path, sft.appendingPathComponent("adapter").path)
+    }
+
+    @Test("the OpenAI wire format: models, chat and completions, streamed and whole, an adapter by name, usage")
+    func wireFormat() throws {
+        let folder = scratchFolder()
+        let (checkpoint, tokenizer, adapter) = try Self.modelAndAdapter(folder)
+        let server = try ServerProcess(["--checkpoint", checkpoint, "--tokenizer", tokenizer,
+                                        "--adapter", "tuned=\(adapter)", "--name", "tiny"])
+        let models = try curl(server.url + "/v1/models")
+        let ids = (jsonObject(models.body)?["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+        #expect(models.status == 200 && ids == ["tiny", "tuned"], "\(models.body)")
+        let health = try curl(server.url + "/health")
+        #expect(health.status == 200 && jsonObject(health.body)?["status"] as? String == "ok")
+        let page = try curl(server.url + "/")
+        #expect(page.status == 200 && page.body.contains("/v1/chat/completions") && !page.body.contains("https://"))
+
+        let chat = #"{"model": "tiny", "messages": [{"role": "system", "content": "Be brief."}, "# +
+            #"{"role": "user", "content": "Hi"}], "max_tokens": 6, "seed": 3, "temperature": 0}"#
+        let whole = try curl(server.url + "/v1/chat/completions", body: chat)
+        let object = jsonObject(whole.body)
+        let choice = (object?["choices"] as? [[String: Any]])?.first
+        let usage = object?["usage"] as? [String: Int]
+        #expect(whole.status == 200 && object?["object"] as? String == "chat.completion"
+                && (object?["id"] as? String)?.hasPrefix("chatcmpl-") == true, "\(whole.body)")
+        #expect((choice?["message"] as? [String: Any])?["role"] as? String == "assistant"
+                && ["stop", "length"].contains(choice?["finish_reason"] as? String ?? ""))
+        #expect(usage?["total_tokens"] == (usage?["prompt_tokens"] ?? 0) + (usage?["completion_tokens"] ?? -1))
+        let text = (choice?["message"] as? [String: Any])?["content"] as? String ?? ""
+
+        // Streamed with the same seed: the same text, chunk by chunk, in the API's shape.
+        let streamed = try curl(server.url + "/v1/chat/completions", body: String(chat.dropLast()) +
+                                #", "stream": true, "stream_options": {"include_usage": true}}"#)
+        #expect(streamed.status == 200 && streamed.headers.lowercased().contains("content-type: text/event-stream"))
+        let events = streamed.body.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(events.last == "data: [DONE]" && events.allSatisfy { $0.hasPrefix("data: ") }, "\(streamed.body)")
+        let chunks = events.dropLast().compactMap { jsonObject(String($0.dropFirst(6))) }
+        #expect(Set(chunks.compactMap { $0["id"] as? String }).count == 1
+                && chunks.allSatisfy { $0["object"] as? String == "chat.completion.chunk" && $0["created"] is Int })
+        let deltas = chunks.compactMap { ($0["choices"] as? [[String: Any]])?.first }
+        #expect((deltas.first?["delta"] as? [String: Any])?["role"] as? String == "assistant")
+        #expect(deltas.dropFirst().allSatisfy { ($0["delta"] as? [String: Any])?["role"] == nil })
+        #expect(deltas.dropLast().allSatisfy { $0["finish_reason"] is NSNull }
+                && ["stop", "length"].contains(deltas.last?["finish_reason"] as? String ?? ""))
+        let joined = deltas.compactMap { ($0["delta"] as? [String: Any])?["content"] as? String }.joined()
+        #expect(joined == text, "streamed '\(joined)' against whole '\(text)'")
+        #expect((chunks.last?["choices"] as? [Any])?.isEmpty == true && chunks.last?["usage"] != nil)
+
+        // Text completions, and the adapter by its model name.
+        let completion = try curl(server.url + "/v1/completions",
+                                  body: #"{"model": "tuned", "prompt": "The", "max_tokens": 4, "temperature": 0}"#)
+        let completed = jsonObject(completion.body)
+        #expect(completion.status == 200 && completed?["object"] as? String == "text_completion"
+                && completed?["model"] as? String == "tuned", "\(completion.body)")
+        let stop = try curl(server.url + "/v1/completions", body: #"{"model": "tiny", "prompt": "The", "# +
+                            #""max_tokens": 12, "temperature": 0, "stop": ["e", "a"]}"#)
+        let stopped = ((jsonObject(stop.body)?["choices"] as? [[String: Any]])?.first?["text"] as? String) ?? "?"
+        #expect(stop.status == 200 && !stopped.contains("e") && !stopped.contains("a"), "\(stop.body)")
+        let (status, tail) = server.stop()
+        #expect(status == 0 && tail.contains("llm serve: stopped"), "\(tail)")
+    }
+
+    @Test("every bad request is an OpenAI-shaped error with the right status; the server stays up")
+    func errors() throws {
+        let folder = scratchFolder()
+        let (checkpoint, tokenizer, _) = try Self.modelAndAdapter(folder)
+        let server = try ServerProcess(["--checkpoint", checkpoint, "--tokenizer", tokenizer, "--name", "tiny",
+                                        "--max-body-bytes", "2048"])
+        let route = server.url + "/v1/chat/completions"
+        let cases: [(String, Int, String?, String)] = [
+            ("{not json", 400, nil, "not valid JSON"),
+            (#"{"model": "tiny"}"#, 400, "messages", "messages"),
+            (#"{"model": "tiny", "messages": []}"#, 400, "messages", "non-empty"),
+            (#"{"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]}"#, 404, "model", "does not exist"),
+            (#"{"messages": [{"role": "user", "content": "x"}]}"#, 400, "model", "provide a model"),
+            (#"{"model": "tiny", "messages": [{"role": "robot", "content": "x"}]}"#, 400, "messages[0].role", "role"),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 128}"#, 400,
+             "max_tokens", "context"),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0}"#, 400,
+             "max_tokens", "at least 1"),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "temperature": 3}"#, 400,
+             "temperature", "between"),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "top_p": 1.5}"#, 400, "top_p", "between"),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "n": 2}"#, 400, "n", "n must be 1"),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": 7}]}"#, 400, nil, "wrong type"),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": ""#
+                + String(repeating: "word ", count: 200) + #""}], "max_tokens": 4}"#, 400, "messages", "context"),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": ""#
+                + String(repeating: "x", count: 4000) + #""}]}"#, 413, nil, "larger than"),
+        ]
+        for (body, status, param, words) in cases {
+            let reply = try curl(route, body: body)
+            let error = apiError(reply.body)
+            #expect(reply.status == status && (error?["message"] as? String)?.contains(words) == true
+                    && error?["type"] is String && error?.keys.contains("code") == true,
+                    "\(body.prefix(80)) → \(reply.status) \(reply.body)")
+            if let param { #expect(error?["param"] as? String == param, "\(body.prefix(80)) → \(reply.body)") }
+        }
+        let long = try curl(route, body: #"{"model": "tiny", "messages": [{"role": "user", "content": ""#
+                            + String(repeating: "word ", count: 200) + #""}], "max_tokens": 4}"#)
+        #expect(apiError(long.body)?["code"] as? String == "context_length_exceeded")
+        let missing = try curl(server.url + "/v2/everything")
+        #expect(missing.status == 404 && apiError(missing.body) != nil)
+        let alive = try curl(server.url + "/health")
+        #expect(alive.status == 200, "the server is still up after every bad request")
+        _ = server.stop()
+    }
+
+    @Test("the API key (missing, wrong, right); a full queue answers 429 with Retry-After, never a hang")
+    func keyQueueAndDisconnect() throws {
+        let folder = scratchFolder()
+        let (checkpoint, tokenizer, _) = try Self.modelAndAdapter(folder)
+        let server = try ServerProcess(["--checkpoint", checkpoint, "--tokenizer", tokenizer, "--name", "tiny",
+                                        "--api-key", "sesame", "--max-concurrent", "1", "--queue", "0"])
+        let route = server.url + "/v1/chat/completions"
+        let body = #"{"model": "tiny", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 100}"#
+        let none = try curl(route, body: body), wrong = try curl(route, body: body, headers: ["Authorization: Bearer x"])
+        #expect(none.status == 401 && apiError(none.body)?["code"] as? String == "invalid_api_key")
+        #expect(wrong.status == 401 && apiError(wrong.body)?["code"] as? String == "invalid_api_key")
+        let right = try curl(route, body: body, headers: ["Authorization: Bearer sesame"])
+        #expect(right.status == 200, "\(right.body)")
+        #expect(try curl(server.url + "/health").status == 200, "/health needs no key")
+        // Sixteen clients at once against one slot and no queue: each gets its whole answer or a 429.
+        let replies = ConcurrentResults()
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            replies.append(try? curl(route, body: body, headers: ["Authorization: Bearer sesame"]))
+        }
+        let all = replies.values
+        #expect(all.count == 16 && all.allSatisfy { $0.status == 200 || $0.status == 429 })
+        #expect(all.contains { $0.status == 429 && $0.headers.lowercased().contains("retry-after: 1") }, "\(all.map(\.status))")
+        #expect(all.filter { $0.status == 200 }.allSatisfy { jsonObject($0.body)?["usage"] != nil })
+        _ = server.stop()
+    }
+
+    @Test("a streaming client that hangs up is cancelled before its answer is done, and its slot is freed")
+    func disconnect() throws {
+        let folder = scratchFolder()
+        let (_, corpus, tokenizer) = try corpusAndTokenizer()
+        // A model slow enough per token (6 × 384) that 100 tokens outlast a client that leaves after 0.15 s.
+        let run = folder.appendingPathComponent("small")
+        let trained = try runProduct("llm", ["train", "--preset", "gpt2-small", "--context", "128", "--steps", "1",
+                                             "--batch-size", "1", "--corpus", corpus.path, "--tokenizer",
+                                             tokenizer.path, "--run-dir", run.path])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let server = try ServerProcess(["--checkpoint", run.appendingPathComponent("checkpoint").path, "--tokenizer",
+                                        tokenizer.path, "--name", "small", "--max-concurrent", "1"])
+        let route = server.url + "/v1/chat/completions"
+        let stream = #"{"model": "small", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 100, "# +
+            #""stream": true, "temperature": 1, "seed": 1}"#
+        let started = Date()
+        let cut = try curl(route, body: stream, extra: ["--max-time", "0.15"])
+        #expect(cut.body.hasPrefix("data: ") && !cut.body.contains("[DONE]"), "the client left mid-answer: \(cut)")
+        var health: [String: Any] = [:]
+        for _ in 0..<100 {
+            let reply = try curl(server.url + "/health")
+            health = (jsonObject(reply.body)?["models"] as? [[String: Any]])?.first ?? [:]
+            if health["active"] as? Int == 0 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(health["active"] as? Int == 0 && health["cancelled"] as? Int == 1, "\(health)")
+        let whole = try curl(route, body: #"{"model": "small", "messages": [{"role": "user", "content": "Hi"}], "# +
+                             #""max_tokens": 100, "temperature": 1, "seed": 1}"#)
+        let used = ((jsonObject(whole.body)?["usage"] as? [String: Int])?["completion_tokens"]) ?? 0
+        #expect(whole.status == 200 && (used == 100 || whole.body.contains("\"stop\"")),
+                "the freed slot serves the next request whole: \(whole.status) \(whole.body.prefix(300))")
+        print("disconnect test: \(Date().timeIntervalSince(started)) s")
+        _ = server.stop()
+    }
+}
+
+final class ConcurrentResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [(status: Int, headers: String, body: String)] = []
+    func append(_ value: (status: Int, headers: String, body: String)?) {
+        guard let value else { return }
+        lock.withLock { stored.append(value) }
+    }
+    var values: [(status: Int, headers: String, body: String)] { lock.withLock { stored } }
+}
