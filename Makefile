@@ -40,11 +40,13 @@ deps:
 	else \
 	  echo "warning: neither apt-get nor brew found; install OpenBLAS, gnuplot-iostream (with Boost) and gnuplot yourself" >&2; \
 	fi
-	@# Python tiktoken, safetensors, numpy, jinja2, scikit-learn, gguf, rank_bm25, sacrebleu, rouge-score: optional, for
-	@# the tests that check our files and figures against Python's (they skip, saying so, without them).
-	@python3 -c "import tiktoken, safetensors, numpy, jinja2, sklearn, gguf, rank_bm25, sacrebleu, rouge_score" \
+	@# Python tiktoken, safetensors, numpy, jinja2, scikit-learn, gguf, rank_bm25, sacrebleu, rouge-score, openai:
+	@# optional, for the tests that check our files, figures and server against Python's (they skip, saying so,
+	@# without them).
+	@python3 -c "import tiktoken, safetensors, numpy, jinja2, sklearn, gguf, rank_bm25, sacrebleu, rouge_score, openai" \
 	  >/dev/null 2>&1 \
 	  || python3 -m pip install -q tiktoken safetensors numpy jinja2 scikit-learn gguf rank_bm25 sacrebleu rouge-score \
+	     openai \
 	  >/dev/null 2>&1 \
 	  || echo "note: could not install the Python oracle packages above; their tests will be skipped"
 

@@ -153,6 +153,44 @@ struct ServeTests {
         #expect(status == 0 && tail.contains("llm serve: stopped"), "\(tail)")
     }
 
+    @Test("the official openai Python client: chat whole and streamed, completions on an adapter, errors (skips without it)")
+    func openaiClient() throws {
+        let folder = scratchFolder()
+        let (checkpoint, tokenizer, adapter) = try Self.modelAndAdapter(folder)
+        let server = try ServerProcess(["--checkpoint", checkpoint, "--tokenizer", tokenizer,
+                                        "--adapter", "tuned=\(adapter)", "--name", "tiny"])
+        defer { _ = server.stop() }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/openai_client.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path, server.url, "tiny", "tuned"]
+        let out = Pipe(), err = Pipe()
+        (process.standardOutput, process.standardError) = (out, err)
+        do { try process.run() } catch {
+            print("skipped: python3 not found (\(error))")
+            return
+        }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if process.terminationStatus == 3 || process.terminationStatus == 127 {
+            print("skipped: the Python openai package is not installed (make deps installs it)")
+            return
+        }
+        #expect(process.terminationStatus == 0, "openai_client.py failed: \(errors)")
+        let result = jsonObject(String(decoding: data, as: UTF8.self)) ?? [:]
+        let whole = result["whole"] as? [String: Any], stream = result["stream"] as? [String: Any]
+        #expect(whole?["role"] as? String == "assistant" && whole?["object"] as? String == "chat.completion")
+        #expect(stream?["content"] as? String == whole?["content"] as? String, "\(result)")
+        #expect(stream?["roles"] as? [String] == ["assistant"] && (stream?["finishes"] as? [String])?.count == 1)
+        #expect(stream?["total_tokens"] as? Int == whole?["total_tokens"] as? Int)
+        #expect((result["completion"] as? [String: Any])?["model"] as? String == "tuned")
+        let unknown = result["unknown_model"] as? [String: Any], bad = result["bad_temperature"] as? [String: Any]
+        #expect(unknown?["status"] as? Int == 404 && unknown?["code"] as? String == "model_not_found")
+        #expect(bad?["status"] as? Int == 400 && bad?["param"] as? String == "temperature", "\(result)")
+    }
+
     @Test("every bad request is an OpenAI-shaped error with the right status; the server stays up")
     func errors() throws {
         let folder = scratchFolder()
