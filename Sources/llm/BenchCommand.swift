@@ -100,6 +100,24 @@ struct BenchCommand: ParsableCommand {
                                                    repeats: repeats, into: &report)
             }
         }
+        if groups.contains(.serve) {
+            let llama = GPTConfig.llamaStyle(vocabularySize: 4096, contextLength: 256, layers: 6, heads: 6,
+                                             kvHeads: 6, embeddingSize: 384)
+            let done = DispatchSemaphore(value: 0)
+            let box = ReportBox(report)
+            let failure = FailureBox()
+            Task {
+                do {
+                    var inner = box.report
+                    try await Benchmarks.serving(llama, name: "llama-small", repeats: min(repeats, 3), into: &inner)
+                    box.report = inner
+                } catch { failure.set(error) }
+                done.signal()
+            }
+            done.wait()
+            if let error = failure.error { throw error }
+            report = box.report
+        }
         let scaling = groups.contains(.attention) ? Benchmarks.attentionScaling(repeats: min(repeats, 5)) : []
         for (t, ms) in scaling { report.add("attention fwd+bwd, H 6 × D 64, T \(t)", ms, "ms", "B = 1") }
         print(report.table)
@@ -119,5 +137,11 @@ struct BenchCommand: ParsableCommand {
 
 /// The parts of `llm bench`, for `--only`.
 enum BenchGroup: String, CaseIterable {
-    case foundation, tokenizer, model, train, generate, quantized, attention
+    case foundation, tokenizer, model, train, generate, quantized, attention, serve
+}
+
+/// The report handed to and back from the serving benchmark's task.
+final class ReportBox: @unchecked Sendable {
+    var report: BenchmarkReport
+    init(_ report: BenchmarkReport) { self.report = report }
 }

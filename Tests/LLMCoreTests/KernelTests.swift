@@ -48,8 +48,20 @@ struct KernelTests {
         }
     }
 
+    @Test("dot4 gives each of its four dot products exactly as dot does, to the bit, at every length")
+    func dot4EqualsDot() {
+        var g = SeededGenerator(seed: 12)
+        for count in [1, 7, 16, 17, 31, 32, 33, 64, 100, 384] {
+            let stride = count + 5
+            let w = Tensor.randomNormal([count], using: &g), x = Tensor.randomNormal([4 * stride], using: &g)
+            let four = Kernels.dot4(w.base, x.base, stride: stride, count: count)
+            let one = (0..<4).map { Kernels.dot(w.base, x.base + $0 * stride, count: count) }
+            #expect([four.0, four.1, four.2, four.3] == one, "count \(count)")
+        }
+    }
+
     @Test("few-row products (decoding's matrix-vector path) equal three loops: β 0 and 1, row strides, 1 and 2 threads",
-          arguments: [(1, 384, 1152), (5, 300, 700), (8, 17, 33), (3, 1, 4)])
+          arguments: [(1, 384, 1152), (5, 300, 700), (8, 17, 33), (3, 1, 4), (16, 384, 100), (7, 33, 9)])
     func fewRows(shape: (Int, Int, Int)) {
         let (m, k, n) = shape
         var g = SeededGenerator(seed: 4)

@@ -73,9 +73,19 @@ public enum BLAS {
         Parallel.forEach(n, minimumPerWorker: max(1, (1 << 15) / max(k, 1)), fineGrained: true) { rows in
             for row in rows {
                 let weights = w + row * ldw
-                for i in 0..<m {
-                    let value = alpha * Kernels.dot(weights, x + i * ldx, count: k), out = y + i * ldy + row
+                func store(_ i: Int, _ dot: Float) {
+                    let value = alpha * dot, out = y + i * ldy + row
                     out.pointee = beta == 0 ? value : value + beta * out.pointee
+                }
+                var i = 0
+                while i + 4 <= m {   // four rows of X per pass over the weight row
+                    let (s0, s1, s2, s3) = Kernels.dot4(weights, x + i * ldx, stride: ldx, count: k)
+                    store(i, s0); store(i + 1, s1); store(i + 2, s2); store(i + 3, s3)
+                    i += 4
+                }
+                while i < m {
+                    store(i, Kernels.dot(weights, x + i * ldx, count: k))
+                    i += 1
                 }
             }
         }

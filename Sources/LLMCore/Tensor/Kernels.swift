@@ -105,6 +105,38 @@ public enum Kernels {
         return horizontalSum(s0 + s1)
     }
 
+    /// Four dot products of one row `w` with rows x, x + stride, x + 2·stride, x + 3·stride: `w` is loaded
+    /// once for all four (batched decoding reads each weight row once for several sequences). Each sum is
+    /// accumulated exactly as `dot` does it, so the results equal `dot`'s to the bit.
+    @inline(__always)
+    public static func dot4(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride: Int,
+                            count: Int) -> (Float, Float, Float, Float) {
+        let (x1, x2, x3) = (x + stride, x + 2 * stride, x + 3 * stride)
+        var a0 = Float16x(), a1 = Float16x(), b0 = Float16x(), b1 = Float16x()
+        var c0 = Float16x(), c1 = Float16x(), d0 = Float16x(), d1 = Float16x(), i = 0
+        while i + 32 <= count {
+            let u = loadLanes(w + i, 16), v = loadLanes(w + i + 16, 16)
+            a0 += u * loadLanes(x + i, 16)
+            a1 += v * loadLanes(x + i + 16, 16)
+            b0 += u * loadLanes(x1 + i, 16)
+            b1 += v * loadLanes(x1 + i + 16, 16)
+            c0 += u * loadLanes(x2 + i, 16)
+            c1 += v * loadLanes(x2 + i + 16, 16)
+            d0 += u * loadLanes(x3 + i, 16)
+            d1 += v * loadLanes(x3 + i + 16, 16)
+            i += 32
+        }
+        while i < count {
+            let n = min(16, count - i), u = loadLanes(w + i, n)
+            a0 += u * loadLanes(x + i, n)
+            b0 += u * loadLanes(x1 + i, n)
+            c0 += u * loadLanes(x2 + i, n)
+            d0 += u * loadLanes(x3 + i, n)
+            i += 16
+        }
+        return (horizontalSum(a0 + a1), horizontalSum(b0 + b1), horizontalSum(c0 + c1), horizontalSum(d0 + d1))
+    }
+
     /// `y += α·x` inline, for short rows where a BLAS call costs more than the work.
     @inline(__always)
     public static func axpyInline(_ alpha: Float, _ x: UnsafePointer<Float>,
