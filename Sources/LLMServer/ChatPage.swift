@@ -1,7 +1,7 @@
 // The chat page `llm serve` sends at `/`: one HTML file with its script inline — no build step and no CDN
 // (the course's machines have no internet). It lists the models, streams replies token by token from
 // /v1/chat/completions, and stops a reply with the Stop button (the fetch is aborted: the server sees the
-// client go and frees its slot).
+// client go and frees its slot). `/?message=TEXT` sends one message as the page loads (scripts, tests).
 
 enum ChatPage {
     static let html = #"""
@@ -91,7 +91,10 @@ async function send() {
         if (data === "[DONE]") continue;
         const chunk = JSON.parse(data);
         const choice = chunk.choices && chunk.choices[0];
-        if (choice && choice.delta && choice.delta.content) { reply += choice.delta.content; out.textContent = reply; }
+        if (choice && choice.delta && choice.delta.content) {
+          reply += choice.delta.content; out.textContent = reply;
+          document.title = "llm serve — streaming (" + reply.length + " characters)";
+        }
         if (choice && choice.finish_reason) $("status").textContent = "finished: " + choice.finish_reason;
       }
     }
@@ -100,6 +103,7 @@ async function send() {
     else { out.parentElement.className = "error"; out.textContent = e.message; $("status").textContent = "error"; }
   }
   if (reply) history.push({ role: "assistant", content: reply });
+  document.title = "llm serve — done (" + reply.length + " characters)";   // what the browser test waits for
   controller = null; $("send").disabled = false; $("stop").disabled = true;
 }
 $("send").onclick = send;
@@ -107,7 +111,12 @@ $("stop").onclick = () => controller && controller.abort();
 $("clear").onclick = () => { history = []; $("log").innerHTML = ""; $("status").textContent = ""; };
 $("input").addEventListener("keydown", e => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send(); } });
 $("key").addEventListener("change", loadModels);
-loadModels();
+// ?message=TEXT (and &model=NAME) sends one message on load: for scripts, and the headless-browser test.
+const query = new URLSearchParams(location.search);
+loadModels().then(() => {
+  if (query.get("model")) $("model").value = query.get("model");
+  if (query.get("message")) { $("input").value = query.get("message"); send(); }
+});
 </script>
 </body>
 </html>

@@ -191,6 +191,54 @@ struct ServeTests {
         #expect(bad?["status"] as? Int == 400 && bad?["param"] as? String == "temperature", "\(result)")
     }
 
+    @Test("the chat page in headless Chromium sends a message and a streamed reply appears (skips without chromium)")
+    func chatPageInBrowser() throws {
+        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            print("skipped: no chromium (make deps installs Debian's chromium)")
+            return
+        }
+        let folder = scratchFolder()
+        let (checkpoint, tokenizer, _) = try Self.modelAndAdapter(folder)
+        let server = try ServerProcess(["--checkpoint", checkpoint, "--tokenizer", tokenizer, "--name", "tiny"])
+        defer { _ = server.stop() }
+        let page = server.url + "/?model=tiny&message=Hi"
+        let profile = folder.appendingPathComponent("chromium-profile")
+        let browser = Process()
+        browser.executableURL = URL(fileURLWithPath: chromium)
+        browser.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile.path)",
+                             "--remote-debugging-port=0", page]
+        (browser.standardOutput, browser.standardError) = (Pipe(), Pipe())
+        try browser.run()
+        defer { browser.terminate() }
+        // The page's title says how far the reply is; DevTools' /json lists the title.
+        var title = "", port: String?
+        for _ in 0..<300 where !title.contains("done (") {
+            Thread.sleep(forTimeInterval: 0.1)
+            port = port ?? (try? String(contentsOf: profile.appendingPathComponent("DevToolsActivePort"),
+                                        encoding: .utf8))?.split(separator: "\n").first.map(String.init)
+            guard let port, let list = try? curl("http://127.0.0.1:\(port)/json/list"), list.status == 200,
+                  let pages = (try? JSONSerialization.jsonObject(with: Data(list.body.utf8))) as? [[String: Any]]
+            else { continue }
+            title = pages.compactMap { $0["title"] as? String }.first { $0.hasPrefix("llm serve") } ?? title
+        }
+        let characters = Int(title.firstMatch(of: /done \((\d+) characters\)/)?.output.1 ?? "") ?? 0
+        #expect(characters > 0, "the page shows a streamed reply: title '\(title)'")
+        // A picture of it for the run folder (taken by a second, one-shot browser while a reply streams).
+        let shot = folder.appendingPathComponent("runs/12-serving/chat-page.png")
+        try FileManager.default.createDirectory(at: shot.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let camera = Process()
+        camera.executableURL = URL(fileURLWithPath: chromium)
+        camera.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1000,700",
+                            "--virtual-time-budget=20000", "--screenshot=\(shot.path)", page]
+        (camera.standardOutput, camera.standardError) = (Pipe(), Pipe())
+        try camera.run()
+        camera.waitUntilExit()
+        let size = (try? FileManager.default.attributesOfItem(atPath: shot.path)[.size] as? Int) ?? 0
+        #expect(size > 1000, "screenshot at \(shot.path)")
+        print("chat page: \(title); screenshot \(shot.path)")
+    }
+
     @Test("every bad request is an OpenAI-shaped error with the right status; the server stays up")
     func errors() throws {
         let folder = scratchFolder()
