@@ -51,7 +51,7 @@ deps:
 	  || echo "note: could not install the Python oracle packages above; their tests will be skipped"
 	@# Chromium, optional: the test that loads llm serve's chat page in a headless browser (skips without it).
 	@if command -v dpkg >/dev/null 2>&1 && ! dpkg -s chromium >/dev/null 2>&1; then \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null 2>&1 \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; } >/dev/null 2>&1 \
 	  || echo "note: could not install chromium; the chat-page browser test will be skipped"; \
 	fi
 
