@@ -30,9 +30,9 @@ final class ServerProcess {
         port = found
     }
 
-    /// SIGINT, then the exit status and what it printed at the end.
+    /// SIGINT, then the exit status and what it printed at the end (once; later calls only report).
     func stop() -> (status: Int32, tail: String) {
-        process.interrupt()
+        if process.isRunning { process.interrupt() }
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(),
                                                   as: UTF8.self))
@@ -239,6 +239,41 @@ struct ServeTests {
         print("chat page: \(title); screenshot \(shot.path)")
     }
 
+    @Test("32 concurrent streams, batched eight at a time, each complete and equal to the same request alone")
+    func thirtyTwoStreams() throws {
+        let folder = scratchFolder()
+        let (checkpoint, tokenizer, _) = try Self.modelAndAdapter(folder)
+        let server = try ServerProcess(["--checkpoint", checkpoint, "--tokenizer", tokenizer, "--name", "tiny",
+                                        "--max-concurrent", "8", "--queue", "64"])
+        defer { _ = server.stop() }
+        let route = server.url + "/v1/chat/completions"
+        @Sendable func body(_ i: Int, stream: Bool) -> String {
+            #"{"model": "tiny", "messages": [{"role": "user", "content": "Hi \#(i)"}], "max_tokens": 24, "# +
+                #""temperature": 0, "stream": \#(stream)}"#
+        }
+        let alone = try (0..<32).map { i in
+            let reply = try curl(route, body: body(i, stream: false))
+            return ((jsonObject(reply.body)?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?[
+                "content"] as? String ?? "?"
+        }
+        let results = ConcurrentResults()
+        DispatchQueue.concurrentPerform(iterations: 32) { i in
+            results.append((try? curl(route, body: body(i, stream: true))).map { ($0.status, "\(i)", $0.body) })
+        }
+        let streams = results.values
+        #expect(streams.count == 32 && streams.allSatisfy { $0.status == 200 && $0.body.hasSuffix("data: [DONE]\n\n") })
+        for reply in streams {
+            let i = Int(reply.headers) ?? -1
+            let text = reply.body.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }
+                .compactMap { jsonObject(String($0.dropFirst(6))) }
+                .compactMap { (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String }
+                .joined()
+            #expect(i >= 0 && text == alone[i], "stream \(i): '\(text)' against '\(i >= 0 ? alone[i] : "")'")
+        }
+        let health = (jsonObject(try curl(server.url + "/health").body)?["models"] as? [[String: Any]])?.first
+        #expect((health?["largest_batch"] as? Int ?? 0) > 1, "decode steps were batched: \(String(describing: health))")
+    }
+
     @Test("every bad request is an OpenAI-shaped error with the right status; the server stays up")
     func errors() throws {
         let folder = scratchFolder()
@@ -311,7 +346,7 @@ struct ServeTests {
         _ = server.stop()
     }
 
-    @Test("a streaming client that hangs up is cancelled before its answer is done, and its slot is freed")
+    @Test("a client that hangs up is cancelled and its slot freed; Ctrl-C finishes the stream in flight, then exits")
     func disconnect() throws {
         let folder = scratchFolder()
         let (_, corpus, tokenizer) = try corpusAndTokenizer()
@@ -343,7 +378,19 @@ struct ServeTests {
         #expect(whole.status == 200 && (used == 100 || whole.body.contains("\"stop\"")),
                 "the freed slot serves the next request whole: \(whole.status) \(whole.body.prefix(300))")
         print("disconnect test: \(Date().timeIntervalSince(started)) s")
-        _ = server.stop()
+        // Ctrl-C (SIGINT) with a stream in flight: the server finishes it, ends it with [DONE], exits 0.
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        client.arguments = ["curl", "-s", "-N", route, "-H", "Content-Type: application/json", "--data-binary", stream]
+        let received = Pipe()
+        client.standardOutput = received
+        try client.run()
+        Thread.sleep(forTimeInterval: 0.15)
+        let (status, tail) = server.stop()
+        let streamed = String(decoding: received.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        client.waitUntilExit()
+        #expect(status == 0 && tail.contains("llm serve: stopped"), "\(tail)")
+        #expect(streamed.hasSuffix("data: [DONE]\n\n"), "the in-flight stream ends cleanly: \(streamed.suffix(200))")
     }
 }
 
