@@ -171,7 +171,8 @@ extension QuantizationLesson {
         // The three int4 base models, for Chapter 10's report card (a "base-" folder is measured as a base model).
         let folder = chapter.options.artifacts.url(.quantizedModels)
         for (name, row) in [("base-int4-g32", 1), ("base-control-int4-g32", 3), ("base-qat-int4-g32", 4)] {
-            try Checkpoint.save(rows[row].1, to: folder.appendingPathComponent(name), metadata: ["quantized_by": "ch07"])
+            try Checkpoint.save(rows[row].1, to: folder.appendingPathComponent(name),
+                                metadata: ["quantized_by": "ch07"])
         }
         print("  saved: \(Chapter.relativePath(folder.path))/base-int4-g32, base-control-int4-g32, base-qat-int4-g32")
         try chapter.plot(.line(curves, title: "Training through the int4 grid (QAT) and without it (base model)",

@@ -40,7 +40,9 @@ public enum Chapter10Checks {
             var generator = SeededGenerator(seed: 101)
             let words = ["the", "a", "cat", "Dog", "mat", "on", "sat", "an", "big", "cat's", "(red)", "mat."]
             for _ in 0..<50 {
-                let answer = { (0..<(1 + generator.integer(below: 7))).map { _ in words[generator.integer(below: 12)] } }
+                let answer = {
+                    (0..<(1 + generator.integer(below: 7))).map { _ in words[generator.integer(below: 12)] }
+                }
                 let p = answer(), r = answer()
                 let (a, b) = (p.joined(separator: " "), r.joined(separator: "  "))
                 let got = try solution.tokenF1(prediction: a, reference: b)

@@ -75,7 +75,8 @@ async function send() {
   try {
     const r = await fetch("/v1/chat/completions", { method: "POST", headers: headers(), signal: controller.signal,
       body: JSON.stringify({ model: $("model").value, messages, stream: true,
-                             temperature: Number($("temperature").value), max_tokens: Number($("maxTokens").value) }) });
+                             temperature: Number($("temperature").value),
+                             max_tokens: Number($("maxTokens").value) }) });
     if (!r.ok) { const j = await r.json(); throw new Error(j.error ? j.error.message : r.statusText); }
     const reader = r.body.getReader(), utf8 = new TextDecoder();
     let buffer = "";

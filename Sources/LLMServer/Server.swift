@@ -164,7 +164,8 @@ public struct LLMServer: Sendable {
         let asked = try sampling.maxTokens()
         if let asked, asked >= context {
             throw APIError.invalid("max_tokens is \(asked), but the model's context is \(context) tokens",
-                                   param: sampling.max_completion_tokens == nil ? "max_tokens" : "max_completion_tokens")
+                                   param: sampling.max_completion_tokens == nil ? "max_tokens"
+                                                                                : "max_completion_tokens")
         }
         // As `llm generate --strict`: a prompt that does not fit is refused, never silently cut.
         let maxTokens = asked ?? (context - prompt.count)
@@ -269,7 +270,8 @@ struct Generation: Sendable {
             let (reason, completion) = try await pieces { try await writer.write(chunk($0)) }
             try await writer.write(chunk(nil, finish: reason))
             if includeUsage {
-                try await writer.write(chunk(nil, usage: WireObject.usage(prompt: promptTokens, completion: completion)))
+                let usage = WireObject.usage(prompt: promptTokens, completion: completion)
+                try await writer.write(chunk(nil, usage: usage))
             }
             try await writer.write(ByteBuffer(bytes: WireObject.done))
             try await writer.finish(nil)

@@ -21,11 +21,14 @@ final class ServerProcess {
         while found == nil, Date() < deadline, process.isRunning {
             let data = output.fileHandleForReading.availableData
             seen += String(decoding: data, as: UTF8.self)
-            if let match = seen.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/) { found = Int(match.output.1) }
+            if let match = seen.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/) {
+                found = Int(match.output.1)
+            }
         }
         guard let found else {
             process.terminate()
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "llm serve did not start: \(seen)"])
+            throw CocoaError(.fileReadUnknown,
+                             userInfo: [NSLocalizedDescriptionKey: "llm serve did not start: \(seen)"])
         }
         port = found
     }
@@ -153,7 +156,7 @@ struct ServeTests {
         #expect(status == 0 && tail.contains("llm serve: stopped"), "\(tail)")
     }
 
-    @Test("the official openai Python client: chat whole and streamed, completions on an adapter, errors (skips without it)")
+    @Test("the official openai Python client: chat whole and streamed, completions on an adapter, errors (skips)")
     func openaiClient() throws {
         let folder = scratchFolder()
         let (checkpoint, tokenizer, adapter) = try Self.modelAndAdapter(folder)
@@ -266,7 +269,8 @@ struct ServeTests {
             let i = Int(reply.headers) ?? -1
             let text = reply.body.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }
                 .compactMap { jsonObject(String($0.dropFirst(6))) }
-                .compactMap { (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String }
+                .compactMap { ($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any] }
+                .compactMap { $0["content"] as? String }
                 .joined()
             #expect(i >= 0 && text == alone[i], "stream \(i): '\(text)' against '\(i >= 0 ? alone[i] : "")'")
         }
@@ -294,7 +298,8 @@ struct ServeTests {
              "max_tokens", "at least 1"),
             (#"{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "temperature": 3}"#, 400,
              "temperature", "between"),
-            (#"{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "top_p": 1.5}"#, 400, "top_p", "between"),
+            (#"{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "top_p": 1.5}"#, 400, "top_p",
+             "between"),
             (#"{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "n": 2}"#, 400, "n", "n must be 1"),
             (#"{"model": "tiny", "messages": [{"role": "user", "content": 7}]}"#, 400, nil, "wrong type"),
             (#"{"model": "tiny", "messages": [{"role": "user", "content": ""#
@@ -328,7 +333,8 @@ struct ServeTests {
                                         "--api-key", "sesame", "--max-concurrent", "1", "--queue", "0"])
         let route = server.url + "/v1/chat/completions"
         let body = #"{"model": "tiny", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 100}"#
-        let none = try curl(route, body: body), wrong = try curl(route, body: body, headers: ["Authorization: Bearer x"])
+        let none = try curl(route, body: body)
+        let wrong = try curl(route, body: body, headers: ["Authorization: Bearer x"])
         #expect(none.status == 401 && apiError(none.body)?["code"] as? String == "invalid_api_key")
         #expect(wrong.status == 401 && apiError(wrong.body)?["code"] as? String == "invalid_api_key")
         let right = try curl(route, body: body, headers: ["Authorization: Bearer sesame"])
@@ -341,7 +347,8 @@ struct ServeTests {
         }
         let all = replies.values
         #expect(all.count == 16 && all.allSatisfy { $0.status == 200 || $0.status == 429 })
-        #expect(all.contains { $0.status == 429 && $0.headers.lowercased().contains("retry-after: 1") }, "\(all.map(\.status))")
+        #expect(all.contains { $0.status == 429 && $0.headers.lowercased().contains("retry-after: 1") },
+                "\(all.map(\.status))")
         #expect(all.filter { $0.status == 200 }.allSatisfy { jsonObject($0.body)?["usage"] != nil })
         _ = server.stop()
     }

@@ -64,7 +64,10 @@ struct GenerationTests {
                 let expected = model.forward([next[row]], cache: alone[member]).scalars
                 expectClose(Array(rows[row * v..<(row + 1) * v]), expected, 1e-5, "\(name) step \(step) seq \(member)")
             }
-            if step == 0 { _ = model.forward([next[0]], cache: alone[3]); _ = model.forward([next[0]], cache: batched[3]) }
+            if step == 0 {   // sequence 3 joins: one more token in both its caches
+                _ = model.forward([next[0]], cache: alone[3])
+                _ = model.forward([next[0]], cache: batched[3])
+            }
         }
         #expect(zip(alone, batched).allSatisfy { $0.length == $1.length })
     }

@@ -129,7 +129,8 @@ struct PerEntryHeldOutTests {
 
     @Test("next-token confidences equal a naive softmax of each window run alone, unpadded; maxTokens cuts in order")
     func topTokenPredictions() throws {
-        let entries = ["Never put off till tomorrow what you can do today.", "春眠不覺曉，處處聞啼鳥。", "Short."]
+        let entries = ["Never put off till tomorrow what you can do today.", "春眠不覺曉，處處聞啼鳥。",
+                       "Short."]
         let tokenizer = try BPETrainer.train(documents: entries, vocabularySize: 300).tokenizer
         let model = try GPT(.gpt2Style(vocabularySize: tokenizer.vocabularySize, contextLength: 8, layers: 1,
                                        heads: 2, embeddingSize: 16), seed: 11)

@@ -82,7 +82,9 @@ struct BatchSchedulerTests {
             try scheduler.submit(.init(prompt: [1], maxTokens: 3, settings: SamplingSettings(temperature: -1)))
         }
         scheduler.shutdown()
-        #expect(throws: BatchScheduler.SubmitError.shuttingDown) { try scheduler.submit(.init(prompt: [1], maxTokens: 3)) }
+        #expect(throws: BatchScheduler.SubmitError.shuttingDown) {
+            try scheduler.submit(.init(prompt: [1], maxTokens: 3))
+        }
     }
 
     @Test("the stream decoder never splits a character, whatever the byte boundaries")
