@@ -123,16 +123,19 @@ public final class SelfAttention: ParameterContainer {
     private func attend(_ packed: Variable, caches: [KVCache], layer: Int, _ tape: Tape) -> Variable {
         let (b, width) = (packed.shape[0], packed.shape[2])
         let out = Tensor(uninitialized: [b, 1, heads * headSize])
-        for (row, cache) in caches.enumerated() {
+        let rows: [Variable] = caches.enumerated().map { row, cache in   // each row at its own position
             let one = Tensor(uninitialized: [1, 1, width])
             one.base.update(from: packed.value.base + row * width, count: width)
-            var rowPacked = Variable(one, name: "packed row")
-            if rotary {
-                rowPacked = tape.rotary(rowPacked, headSize: headSize, rotatedHeads: heads + kvHeads,
-                                        positionOffset: cache.length, base: ropeBase)
+            let rowPacked = Variable(one, name: "packed row")
+            return rotary ? tape.rotary(rowPacked, headSize: headSize, rotatedHeads: heads + kvHeads,
+                                        positionOffset: cache.length, base: ropeBase) : rowPacked
+        }
+        // One sequence per worker (each attends over its own cache; its heads then run inline).
+        Parallel.forEach(b, fineGrained: true) { range in
+            for row in range {
+                let mixed = caches[row].attend(rows[row], layer: layer, heads: heads).value          // (1, 1, H·D)
+                (out.base + row * heads * headSize).update(from: mixed.base, count: heads * headSize)
             }
-            let mixed = cache.attend(rowPacked, layer: layer, heads: heads).value                 // (1, 1, H·D)
-            (out.base + row * heads * headSize).update(from: mixed.base, count: heads * headSize)
         }
         return Variable(out, name: "batched cached attention")
     }

@@ -182,10 +182,23 @@ public final class BatchScheduler: @unchecked Sendable {
                 sequence.logits = model.forward(request.prompt, cache: cache).scalars
                 active.append(sequence)
             }
-            // One token for every active sequence, then one batched pass for those that go on.
+            // One token for every active sequence (sampled in parallel: each has its own generator), then one
+            // batched pass for those that go on.
+            var chosen = [Int](repeating: -1, count: active.count)
+            chosen.withUnsafeMutableBufferPointer { tokens in
+                let out = tokens.baseAddress!
+                Parallel.forEach(active.count, fineGrained: true) { range in
+                    for i in range where !active[i].ticket.isCancelled {
+                        let sequence = active[i]
+                        var adjusted = sequence.logits
+                        Sampling.applyPenalties(&adjusted, counts: sequence.counts, sequence.request.settings)
+                        out[i] = Sampling.next(adjusted, sequence.request.settings, generator: &sequence.random)
+                    }
+                }
+            }
             var next: [Int] = [], continuing: [Sequence] = []
-            for sequence in active {
-                if sequence.ticket.isCancelled {
+            for (sequence, token) in zip(active, chosen) {
+                if token < 0 {   // cancelled
                     lock.lock()
                     cancelledCount += 1
                     lock.unlock()
@@ -193,9 +206,6 @@ public final class BatchScheduler: @unchecked Sendable {
                     pool.append(sequence.cache)
                     continue
                 }
-                var adjusted = sequence.logits
-                Sampling.applyPenalties(&adjusted, counts: sequence.counts, sequence.request.settings)
-                let token = Sampling.next(adjusted, sequence.request.settings, generator: &sequence.random)
                 if sequence.request.stopTokens.contains(token) {
                     finish(sequence, .endOfText)
                     pool.append(sequence.cache)
