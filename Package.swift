@@ -18,7 +18,7 @@ let fast: [SwiftSetting] = [
 /// tests or the README disagree.
 let chapters = [("00", "Tensors"), ("01", "Tokenizer"), ("02", "Attention"), ("03", "Transformer"),
                 ("04", "Pretraining"), ("05", "SFT"), ("06", "LoRA"), ("07", "Quantization"), ("08", "Sampling"),
-                ("09", "RAG"), ("10", "Evaluation")]
+                ("09", "RAG"), ("10", "Evaluation"), ("12", "Serving")]
 let chapterTargets = chapters.map { "Ch\($0.0)\($0.1)" }
 
 let package = Package(

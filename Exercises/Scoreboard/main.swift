@@ -38,6 +38,7 @@ let totals = [
     scoreboard(Chapter08Checks.chapter, Chapter08Checks.all, Chapter08()),
     scoreboard(Chapter09Checks.chapter, Chapter09Checks.all, Chapter09()),
     scoreboard(Chapter10Checks.chapter, Chapter10Checks.all, Chapter10()),
+    scoreboard(Chapter12Checks.chapter, Chapter12Checks.all, Chapter12()),
 ]
 let solved = totals.reduce(0) { $0 + $1.solved }, total = totals.reduce(0) { $0 + $1.total }
 print("\nTotal: \(solved)/\(total) exercises solved")

@@ -41,6 +41,8 @@ let allExercises: [GradedExercise] =
              stub: Chapter09())
     + graded(Chapter10Checks.chapter, Chapter10Checks.all, solution: Chapter10Solution(), decoy: Chapter10Decoy(),
              stub: Chapter10())
+    + graded(Chapter12Checks.chapter, Chapter12Checks.all, solution: Chapter12Solution(), decoy: Chapter12Decoy(),
+             stub: Chapter12())
 
 @Suite("Exercises")
 struct ExerciseTests {
