@@ -96,7 +96,8 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore", "LLMPlot", "LLMBench", "LLMRetrieval"]),
-        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "llm"] + chapterTargets.map { .init(stringLiteral: $0) }),
+        .testTarget(name: "ChapterTests", dependencies: ["LLMCore", "ChapterSupport", "LLMServer", "llm"]
+                    + chapterTargets.map { .init(stringLiteral: $0) }),
         .testTarget(name: "BookTests", dependencies: ["BookKit"]),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseKit", "Exercises", "ExerciseSolutions"]),
     ]

@@ -189,7 +189,7 @@ public struct LLMServer: Sendable {
         } catch .invalid(let why) {
             throw APIError.invalid(why)
         }
-        let stream = Generation(served: served, ticket: ticket, stops: sampling.stop?.values ?? [],
+        let stream = AnswerStream(served: served, ticket: ticket, stops: sampling.stop?.values ?? [],
                                 promptTokens: prompt.count, chat: chat,
                                 id: (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.lowercased(),
                                 includeUsage: sampling.stream_options?.include_usage ?? false)
@@ -202,7 +202,7 @@ public struct LLMServer: Sendable {
 }
 
 /// One request's tokens turned into text and stop sequences, written whole or as events.
-struct Generation: Sendable {
+struct AnswerStream: Sendable {
     let served: ServedModel, ticket: BatchScheduler.Ticket
     let stops: [String]
     let promptTokens: Int
