@@ -130,30 +130,18 @@ struct ServingLesson {
         let url = "http://127.0.0.1:\(port)/v1/chat/completions"
         let body = #"{"model": "chat", "messages": [{"role": "user", "content": "Tell me a fortune about food."}], "# +
             #""max_tokens": 12, "temperature": 0"#
-        let whole = try Self.curl(url, body + "}")
+        let whole = try curl(url, body: body + "}").body
         print("  POST /v1/chat/completions  →")
         print("    " + Self.cut(whole, 112))
-        let streamed = try Self.curl(url, body + #", "stream": true}"#)
+        let streamed = try curl(url, body: body + #", "stream": true}"#).body
         let events = streamed.components(separatedBy: "\n\n").filter { !$0.isEmpty }
         print("  the same with \"stream\": true — \(events.count) events; the first two and the last two:")
         for event in Array(events.prefix(2)) + ["…"] + Array(events.suffix(2)) {
             print("    " + Self.cut(event, 112))
         }
-        let bad = try Self.curl(url, #"{"model": "chat", "messages": [{"role": "user", "content": "x"}], "# +
-                                #""temperature": 9}"#)
+        let bad = try curl(url, body: #"{"model": "chat", "messages": [{"role": "user", "content": "x"}], "# +
+                           #""temperature": 9}"#).body
         print("  temperature 9  →  " + Self.cut(bad, 100))
-    }
-
-    static func curl(_ url: String, _ body: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-s", "-N", url, "-H", "Content-Type: application/json", "--data-binary", body]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 
     static func cut(_ text: String, _ width: Int) -> String {
@@ -172,10 +160,11 @@ struct ServingLesson {
     //: sequences takes longer than a step for one, and a request that arrives while B are busy waits for a
     //: slot. Below, N streams of 64 tokens are submitted at once to a scheduler that decodes up to N together:
     //: aggregate tokens/s and the time to first token (median and 99th percentile over the streams), for the
-    //: course chat model — small enough to live in the processor's caches, so a step is arithmetic, not memory,
-    //: and batching buys less — and for the 6 × 384 shape of `llm bench --only serve`, whose weights stream
-    //: from memory at every step. The time to first token grows with N: all N prompts are prefilled before
-    //: the first shared step, and every step carries more rows.
+    //: course chat model — small enough to live in the processor's caches, so a step is more arithmetic than
+    //: memory and batching should buy less — and for the 6 × 384 shape of `llm bench --only serve`, whose
+    //: weights stream from memory at every step. Compare the two tables: on 2 cores both flatten out past
+    //: about 8 streams, where the arithmetic catches up with the memory it saved. The time to first token
+    //: grows with N: all N prompts are prefilled before the first shared step, and every step carries more rows.
     func batching() throws {
         Console.section("12.2 Batching decode steps: throughput against latency")
         let counts = quick ? [1, 4, 8] : [1, 2, 4, 8, 16, 32]

@@ -129,7 +129,11 @@ public struct Plot: Sendable {
             case "\t": out += "⇥"
             case " " where text.count == 1: out += "␣"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F { out += "�" } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += "�"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""

@@ -1,6 +1,7 @@
 // `llm serve` driven over loopback as its clients would: curl for the wire format and every error, the
 // official `openai` Python package when it is installed, many clients at once, and clients that leave.
 
+import ChapterSupport
 import Foundation
 import Testing
 
@@ -42,29 +43,6 @@ final class ServerProcess {
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
-}
-
-/// curl's HTTP status, headers and body for one request.
-func curl(_ url: String, body: String? = nil, headers: [String] = [], extra: [String] = []) throws
-    -> (status: Int, headers: String, body: String) {
-    let folder = FileManager.default.temporaryDirectory
-    let head = folder.appendingPathComponent("curl-headers-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: head) }
-    var arguments = ["-s", "-N", "-D", head.path, "-w", "\n%{http_code}", url] + extra
-    for header in headers { arguments += ["-H", header] }
-    if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["curl"] + arguments
-    let out = Pipe()
-    process.standardOutput = out
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    var text = String(decoding: data, as: UTF8.self)
-    let code = Int(text.split(separator: "\n").last ?? "") ?? 0
-    if let cut = text.lastIndex(of: "\n") { text = String(text[..<cut]) }
-    return (code, (try? String(contentsOf: head, encoding: .utf8)) ?? "", text)
 }
 
 func jsonObject(_ text: String) -> [String: Any]? {

@@ -61,7 +61,8 @@ public struct Poem: Sendable, Equatable {
     /// The body as the file writes it (one couplet per line), for "write a poem" answers.
     public let body: String
 
-    /// Reads an entry of the form "《title》⏎作者：author⏎line⏎…" (or "题目:《title》⏎作者:author（dates）⏎…").
+    /// Reads an entry of the form "《title》⏎作者：author⏎line⏎…"
+    /// (or "题目:《title》⏎作者:author（dates）⏎…").
     public init?(_ text: String) {
         let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         guard lines.count >= 3, let open = lines[0].firstIndex(of: "《"),
@@ -94,10 +95,12 @@ public struct InstructionSplits: Sendable {
 
     public init() {}
 
-    public subscript(split: InstructionSplit) -> [InstructionExample] {
-        get { switch split { case .train: train; case .validation: validation; case .test: test } }
-        set { switch split { case .train: train = newValue; case .validation: validation = newValue
-                             case .test: test = newValue } }
+    public subscript(split: InstructionSplit) -> [InstructionExample] { self[keyPath: Self.path(split)] }
+
+    /// Where a split lives: `splits[keyPath: path(s)].append(…)` changes it in place (a get/set subscript
+    /// would copy the whole split on every append).
+    public static func path(_ split: InstructionSplit) -> WritableKeyPath<InstructionSplits, [InstructionExample]> {
+        switch split { case .train: \.train; case .validation: \.validation; case .test: \.test }
     }
 }
 
@@ -138,13 +141,8 @@ public enum InstructionData {
         let topics = topics ?? Set(topicNames.keys)
         var splits = InstructionSplits()
         for (index, entry) in corpus.entries.enumerated() {
-            let made = examples(entry, index: index, topics: topics)
-            // Appended in place: through the subscript's get/set each append would copy the whole split.
-            switch InstructionSplit.of(entry: index) {
-            case .train: splits.train += made
-            case .validation: splits.validation += made
-            case .test: splits.test += made
-            }
+            splits[keyPath: InstructionSplits.path(InstructionSplit.of(entry: index))]
+                .append(contentsOf: examples(entry, index: index, topics: topics))
         }
         return splits
     }
@@ -153,7 +151,8 @@ public enum InstructionData {
     static func examples(_ entry: CorpusEntry, index: Int, topics: Set<String>) -> [InstructionExample] {
         if Corpus.poemTopics.contains(entry.topic) {
             guard let poem = Poem(entry.text) else { return [] }
-            var out = [InstructionExample(task: .poemAuthor, entry: index, request: "《\(poem.title)》的作者是谁？",
+            var out = [InstructionExample(task: .poemAuthor, entry: index,
+                                          request: "《\(poem.title)》的作者是谁？",
                                           answer: poem.author, topic: nil)]
             // Up to three next-clause requests per poem, spread over the poem.
             let starts = Array(poem.clauses.indices.dropLast())

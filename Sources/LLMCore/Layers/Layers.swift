@@ -94,7 +94,8 @@ public final class SelfAttention: ParameterContainer {
         ropeBase = config.ropeBase
         qkv = Linear("\(name).qkv", inputs: config.embeddingSize, outputs: (heads + 2 * kvHeads) * headSize,
                      bias: config.bias, standardDeviation: 0.02, generator: &generator)
-        // GPT-2: residual projections start smaller, 0.02/√(2L), so the residual stream's variance does not grow with depth.
+        // GPT-2: residual projections start smaller, 0.02/√(2L), so the residual stream's variance does not grow
+        // with depth.
         projection = Linear("\(name).proj", inputs: heads * headSize, outputs: config.embeddingSize, bias: config.bias,
                             standardDeviation: 0.02 / (2 * Float(config.layers)).squareRoot(), generator: &generator)
     }

@@ -8,7 +8,8 @@ import Foundation
 public enum BLAS {
     /// Whether big products are split over our workers (OpenBLAS single-threaded in each) instead of
     /// left to OpenBLAS's own threads. See `Parallel` for why; `LLM_BLAS_THREADS=openblas` turns it off.
-    nonisolated(unsafe) public static var splitProducts = ProcessInfo.processInfo.environment["LLM_BLAS_THREADS"] != "openblas"
+    nonisolated(unsafe) public static var splitProducts =
+        ProcessInfo.processInfo.environment["LLM_BLAS_THREADS"] != "openblas"
 
     /// `C = α · op(A) · op(B) + β · C` on row-major arrays, where op(A) is (M, K) and op(B) is (K, N).
     ///

@@ -225,7 +225,8 @@ public enum Kernels {
     /// d ReLU / dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch does).
     @inline(__always)
     public static func reluDerivative(_ x: Float16x) -> Float16x {
-        // sign bit clear and x ≠ 0 ⇔ x > 0: min(max(x·2¹²⁶, 0), 1) is 1 for every x ≥ 2⁻¹²⁶ and 0 for x ≤ 0
+        // sign bit clear and x ≠ 0 ⇔ x > 0: min(max(x·2¹²⁶, 0), 1) is 1 for every x ≥ 2⁻¹²⁶
+        // and 0 for x ≤ 0
         pointwiseMin(pointwiseMax(x * 0x1p126, Float16x()), Float16x(repeating: 1))
     }
 
